@@ -1,0 +1,53 @@
+//! One function per declared experiment, turning parameters into tables, numbers and figures.
+//!
+//! An experiment is a set of independent cells (a t of a sweep, a configuration, a seed): the
+//! runner may run any subset of them (`--shard i/N`), caches each finished cell, and hands all
+//! cells' tables, in cell order, to [`Experiment::finish`], which derives the final tables, the
+//! quantities compared with the paper, and the figures. Adding an experiment means a file here,
+//! a line in [`runners`] and a declaration in `experiments/`; the runner does not change.
+
+pub mod outcome;
+pub mod stf_theorem1;
+pub mod stf_variance;
+
+pub use outcome::{Outcome, Quantity};
+
+use anyhow::Result;
+use artifacts::Tables;
+use registry::{Params, Tier};
+use seeding::Stream;
+
+/// What a run of cells is given.
+pub struct Run<'a> {
+    /// The final parameters.
+    pub params: &'a Params,
+    /// The tier being run.
+    pub tier: Tier,
+    /// The root random stream; cell c must draw only from `stream.child(c)`.
+    pub stream: Stream,
+}
+
+/// Called once per finished cell, possibly from several threads.
+pub type CellDone<'a> = dyn Fn(usize, Tables) -> Result<()> + Sync + 'a;
+
+/// An experiment function.
+pub trait Experiment: Sync {
+    /// Labels of the independent cells, in order.
+    fn cells(&self, params: &Params) -> Result<Vec<String>>;
+
+    /// Runs the listed cells, reporting each one's tables through `done`.
+    fn run_cells(&self, run: &Run, cells: &[usize], done: &CellDone) -> Result<()>;
+
+    /// Derives the outputs from every cell's tables (concatenated per table, in cell order).
+    fn finish(&self, params: &Params, tables: Tables) -> Result<Outcome>;
+}
+
+/// Every experiment function by the name declarations use in `runner = "…"`.
+pub fn runners() -> Vec<(&'static str, &'static dyn Experiment)> {
+    vec![("stf-variance", &stf_variance::StfVariance), ("stf-theorem1", &stf_theorem1::StfTheorem1)]
+}
+
+/// The experiment function named `name`.
+pub fn runner(name: &str) -> Option<&'static dyn Experiment> {
+    runners().into_iter().find(|(n, _)| *n == name).map(|(_, e)| e)
+}

@@ -1,0 +1,11 @@
+//! Paper-style figures drawn with plotters (PNG and SVG) using a bundled font.
+//!
+//! Experiments describe a figure as data ([`Figure`] → [`Panel`]s → [`Series`]); this crate
+//! renders it. The DejaVu Sans font is compiled in (`assets/`, Bitstream Vera licence) and
+//! registered with plotters' `ab_glyph` backend, so text renders on a machine without fontconfig.
+
+pub mod render;
+pub mod spec;
+
+pub use render::{render_png, render_svg, write_figure};
+pub use spec::{Figure, Panel, Series, Style};

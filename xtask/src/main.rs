@@ -1,0 +1,162 @@
+//! `cargo xtask`: list, reproduce, check, bless, report and datasets for the experiment workspace.
+
+use anyhow::{bail, Result};
+use clap::{Parser, Subcommand};
+use registry::Tier;
+use std::path::PathBuf;
+use xtask::layout::{Destination, Layout};
+use xtask::pipeline::{parse_shard, reproduce, Request, RunOutcome};
+
+#[derive(Parser)]
+#[command(
+    name = "cargo xtask",
+    about = "Reproduce the tables and figures of the thesis and papers as declared, checked experiments."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Every declared experiment: id, tiers, run time, title, source.
+    List,
+    /// Run experiments: CSVs under results/<id>/latest/ (or --out), figures under figures/, a side-by-side table.
+    Reproduce {
+        /// Experiment ids (see `cargo xtask list`).
+        ids: Vec<String>,
+        /// Run every declared experiment (with --tier: those that have it).
+        #[arg(long)]
+        all: bool,
+        /// exact, small or paper (default: the best tier that can run here).
+        #[arg(long)]
+        tier: Option<Tier>,
+        /// Master seed (same as --set seed=S).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Override a declared parameter: --set key=value (repeatable).
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        sets: Vec<String>,
+        /// Write to DIR/<id>/ and DIR/figures/ instead of results/<id>/latest/ and figures/.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Run only cells c with c mod N = i (0 ≤ i < N); rerun without --shard to merge.
+        #[arg(long, value_name = "i/N")]
+        shard: Option<String>,
+        /// Recompute cells even if cached.
+        #[arg(long)]
+        fresh: bool,
+    },
+    /// Rerun the quick experiments and compare with the committed baselines.
+    Check {
+        /// Only these ids.
+        ids: Vec<String>,
+    },
+    /// Replace the baseline of experiments with a run at their declared defaults.
+    Bless {
+        /// Experiment ids.
+        ids: Vec<String>,
+    },
+    /// Write results/REPORT.md from the baselines.
+    Report,
+    /// Fetch and verify the datasets under datasets/.
+    Datasets,
+}
+
+fn main() {
+    if let Err(e) = run(Cli::parse()) {
+        eprintln!("error: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+fn run(cli: Cli) -> Result<()> {
+    let layout = Layout::workspace();
+    match cli.command {
+        Command::List => xtask::list::list(&layout),
+        Command::Reproduce {
+            ids,
+            all,
+            tier,
+            seed,
+            mut sets,
+            out,
+            shard,
+            fresh,
+        } => {
+            let ids = if all {
+                let mut v = Vec::new();
+                for id in registry::ids(&layout.experiments())? {
+                    let d = registry::load(&layout.experiments(), &id, &[])?;
+                    if tier.is_none_or(|t| d.tiers.contains(&t)) {
+                        v.push(id);
+                    }
+                }
+                v
+            } else {
+                ids
+            };
+            if ids.is_empty() {
+                bail!("name at least one experiment id or --all (see `cargo xtask list`)");
+            }
+            if let Some(s) = seed {
+                sets.push(format!("seed={s}"));
+            }
+            let shard = shard.as_deref().map(parse_shard).transpose()?;
+            for id in ids {
+                let req = Request {
+                    id: id.clone(),
+                    tier,
+                    sets: sets.clone(),
+                    shard,
+                    fresh,
+                    dest: Destination::run(&layout, &id, out.as_deref()),
+                    quiet: false,
+                };
+                match reproduce(&layout, &req)? {
+                    RunOutcome::Finished(f) => print!("{}", xtask::side_by_side::render(&f)),
+                    RunOutcome::Partial { cached, total } => println!("{id}: shard done; {cached} of {total} cells cached. When every shard has run, rerun `cargo xtask reproduce {id}` with the same --seed/--set (no --shard) to merge."),
+                }
+            }
+            Ok(())
+        }
+        Command::Check { ids } => xtask::check::check(&layout, &ids),
+        Command::Bless { ids } => {
+            if ids.is_empty() {
+                bail!("name the experiment ids to bless");
+            }
+            for id in ids {
+                let req = Request {
+                    id: id.clone(),
+                    tier: None,
+                    sets: vec![],
+                    shard: None,
+                    fresh: false,
+                    dest: Destination::baseline(&layout, &id),
+                    quiet: false,
+                };
+                match reproduce(&layout, &req)? {
+                    RunOutcome::Finished(f) => {
+                        print!("{}", xtask::side_by_side::render(&f));
+                        println!("blessed {id}: results/{id}/ is the new baseline; commit it with the reason for the change");
+                    }
+                    RunOutcome::Partial { .. } => bail!("{id}: an unsharded run left cells undone"),
+                }
+            }
+            Ok(())
+        }
+        Command::Report => {
+            let p = xtask::report::report(&layout)?;
+            println!("wrote {}", p.display());
+            Ok(())
+        }
+        Command::Datasets => {
+            let root = datasets::root();
+            for f in datasets::fetch::ALL {
+                let p = f.obtain(&root)?;
+                println!("{:<10} {} (sha256 {} verified)", f.name, p.display(), f.sha256);
+            }
+            Ok(())
+        }
+    }
+}
