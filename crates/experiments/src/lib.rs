@@ -7,6 +7,8 @@
 //! a line in [`runners`] and a declaration in `experiments/`; the runner does not change.
 
 pub mod outcome;
+pub mod restart_nfe;
+pub mod solver_identities;
 pub mod stf_theorem1;
 pub mod stf_variance;
 
@@ -44,7 +46,12 @@ pub trait Experiment: Sync {
 
 /// Every experiment function by the name declarations use in `runner = "…"`.
 pub fn runners() -> Vec<(&'static str, &'static dyn Experiment)> {
-    vec![("stf-variance", &stf_variance::StfVariance), ("stf-theorem1", &stf_theorem1::StfTheorem1)]
+    vec![
+        ("stf-variance", &stf_variance::StfVariance),
+        ("stf-theorem1", &stf_theorem1::StfTheorem1),
+        ("restart-nfe", &restart_nfe::RestartNfe),
+        ("solver-identities", &solver_identities::SolverIdentities),
+    ]
 }
 
 /// The experiment function named `name`.

@@ -76,12 +76,23 @@ impl Experiment for StfTheorem1 {
         let exact_stf: Vec<f64> = s.exact_mean(&ns, true).iter().map(|m| m - lim.score).collect();
         let exact_iid: Vec<f64> = s.exact_mean(&ns, false).iter().map(|m| m - lim.score).collect();
         let mut table = t.clone().f64("bias_stf_exact", exact_stf.clone()).f64("bias_iid_exact", exact_iid.clone());
-        table.columns.sort_by_key(|(name, _)| ["n", "bias_stf", "bias_stf_se", "bias_stf_exact", "bias_iid", "bias_iid_se", "bias_iid_exact"].iter().position(|c| c == name).unwrap_or(99));
+        table.columns.sort_by_key(|(name, _)| {
+            ["n", "bias_stf", "bias_stf_se", "bias_stf_exact", "bias_iid", "bias_iid_se", "bias_iid_exact"]
+                .iter()
+                .position(|c| c == name)
+                .unwrap_or(99)
+        });
         let max_z = |mc: &[f64], se: &[f64], exact: &[f64]| (0..mc.len()).map(|i| (mc[i] - exact[i]).abs() / se[i]).fold(0.0, f64::max);
         let large: Vec<usize> = (0..n.len()).filter(|&i| n[i] >= 16.0).collect();
-        let iid_slope = metrics::loglog_slope(&large.iter().map(|&i| n[i]).collect::<Vec<_>>(), &large.iter().map(|&i| exact_iid[i].abs()).collect::<Vec<_>>());
+        let iid_slope = metrics::loglog_slope(
+            &large.iter().map(|&i| n[i]).collect::<Vec<_>>(),
+            &large.iter().map(|&i| exact_iid[i].abs()).collect::<Vec<_>>(),
+        );
         let last = n.len() - 1;
-        let mut out = Outcome { tables: vec![("bias_variance".into(), table)], ..Default::default() };
+        let mut out = Outcome {
+            tables: vec![("bias_variance".into(), table)],
+            ..Default::default()
+        };
         out.quantities = vec![
             Quantity::exact("stf_bias_exact_max_abs", exact_stf.iter().fold(0.0, |m: f64, b| m.max(b.abs()))),
             Quantity::exact("stf_bias_mc_max_z", max_z(&col("bias_stf"), &col("bias_stf_se"), &exact_stf)),
@@ -122,7 +133,13 @@ impl Experiment for StfTheorem1 {
                             Series::new("all from p0: Monte Carlo", &n, &positive(&col("bias_iid")), Style::Markers, 0),
                             Series::new("all from p0: exact", &n, &positive(&exact_iid), Style::Line, 0),
                             Series::new("STF (x1 from posterior): Monte Carlo", &n, &positive(&col("bias_stf")), Style::Markers, 1),
-                            Series::new("3 s.e. of the STF Monte Carlo", &n, &col("bias_stf_se").iter().map(|x| 3.0 * x).collect::<Vec<_>>(), Style::Dashed, 7),
+                            Series::new(
+                                "3 s.e. of the STF Monte Carlo",
+                                &n,
+                                &col("bias_stf_se").iter().map(|x| 3.0 * x).collect::<Vec<_>>(),
+                                Style::Dashed,
+                                7,
+                            ),
                         ],
                     },
                     Panel {

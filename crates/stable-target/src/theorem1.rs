@@ -134,7 +134,15 @@ impl Theorem1Setup {
             let z: f64 = StandardNormal.sample(rng);
             p.mean(k)[0] + p.variances[k].sqrt() * z
         };
-        let xs: Vec<f64> = (0..n).map(|k| if k == 0 && first_from_posterior { draw(&post, rng) } else { draw(&self.p0, rng) }).collect();
+        let xs: Vec<f64> = (0..n)
+            .map(|k| {
+                if k == 0 && first_from_posterior {
+                    draw(&post, rng)
+                } else {
+                    draw(&self.p0, rng)
+                }
+            })
+            .collect();
         let s2 = self.sigma * self.sigma;
         let mut w: Vec<f64> = xs.iter().map(|x| -(self.xt - x).powi(2) / (2.0 * s2)).collect();
         softmax_in_place(&mut w);
@@ -199,7 +207,13 @@ mod tests {
         for (k, &n) in [3usize, 50].iter().enumerate() {
             for (ffp, exact) in [(true, stf[k + 1]), (false, iid[k])] {
                 let p = s.monte_carlo(n, 40_000, ffp, Stream::new(7 + n as u64), lim.score);
-                assert!((p.bias - (exact - lim.score)).abs() < 4.0 * p.bias_se, "n={n}, posterior first {ffp}: MC {} ± {} vs exact {}", p.bias, p.bias_se, exact - lim.score);
+                assert!(
+                    (p.bias - (exact - lim.score)).abs() < 4.0 * p.bias_se,
+                    "n={n}, posterior first {ffp}: MC {} ± {} vs exact {}",
+                    p.bias,
+                    p.bias_se,
+                    exact - lim.score
+                );
             }
         }
         let (b1, b2) = (iid[2] - lim.score, iid[3] - lim.score);
