@@ -8,6 +8,7 @@
 
 pub mod outcome;
 pub mod restart_nfe;
+pub mod restart_theory;
 pub mod solver_identities;
 pub mod stf_theorem1;
 pub mod stf_variance;
@@ -51,6 +52,7 @@ pub fn runners() -> Vec<(&'static str, &'static dyn Experiment)> {
         ("stf-theorem1", &stf_theorem1::StfTheorem1),
         ("restart-nfe", &restart_nfe::RestartNfe),
         ("solver-identities", &solver_identities::SolverIdentities),
+        ("restart-theory", &restart_theory::RestartTheory),
     ]
 }
 
