@@ -1,5 +1,6 @@
 //! The experiment runner behind `cargo xtask`: list, reproduce (sharded, resumable), check, bless, report, datasets.
 
+pub mod bench;
 pub mod check;
 pub mod layout;
 pub mod list;

@@ -61,6 +61,8 @@ enum Command {
     Report,
     /// Fetch and verify the datasets under datasets/.
     Datasets,
+    /// Time the samplers and metrics (numbers for the notes; not part of the tests).
+    Bench,
 }
 
 fn main() {
@@ -150,6 +152,7 @@ fn run(cli: Cli) -> Result<()> {
             println!("wrote {}", p.display());
             Ok(())
         }
+        Command::Bench => xtask::bench::bench(),
         Command::Datasets => {
             let root = datasets::root();
             for f in datasets::fetch::ALL {

@@ -90,9 +90,47 @@ pub fn clustered_images(spec: &ClusteredImages, seed: u64) -> Vec<f64> {
     out
 }
 
+/// The dataset S of the thesis's Restart study (§5.4.1, App. B.3.2 l.4282–4286): n points of
+/// 0.3 N(a, I) + 0.7 N(−a, I) in ℝ⁴ with a = (3, 3, 3, 3), mapped by a random 20 × 4 matrix with
+/// N(0, 1) entries, each coordinate then scaled to unit variance. Row-major n × 20.
+pub fn restart_mixture_20d(n: usize, seed: u64) -> Vec<f64> {
+    let root = Stream::new(seed).named("restart-mixture-20d");
+    let mut prng = root.named("projection").rng();
+    let proj = seeding::normals(&mut prng, 20 * 4);
+    let mut out = vec![0.0; n * 20];
+    for (i, row) in out.chunks_mut(20).enumerate() {
+        let mut rng = root.named("point").child(i as u64).rng();
+        let sign = if rng.random::<f64>() < 0.3 { 1.0 } else { -1.0 };
+        let z = seeding::normals(&mut rng, 4);
+        let s1: Vec<f64> = z.iter().map(|v| 3.0 * sign + v).collect();
+        for (j, o) in row.iter_mut().enumerate() {
+            *o = (0..4).map(|k| proj[j * 4 + k] * s1[k]).sum();
+        }
+    }
+    for j in 0..20 {
+        let mean = out.iter().skip(j).step_by(20).sum::<f64>() / n as f64;
+        let sd = (out.iter().skip(j).step_by(20).map(|v| (v - mean) * (v - mean)).sum::<f64>() / n as f64).sqrt();
+        out.iter_mut().skip(j).step_by(20).for_each(|v| *v /= sd);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn restart_mixture_has_unit_variance_coordinates_and_two_clusters() {
+        let s = restart_mixture_20d(2000, 0);
+        assert_eq!(s.len(), 40_000);
+        for j in 0..20 {
+            let col: Vec<f64> = s.iter().skip(j).step_by(20).copied().collect();
+            let m = col.iter().sum::<f64>() / 2000.0;
+            let v = col.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / 2000.0;
+            assert!((v - 1.0).abs() < 1e-12, "coordinate {j}: variance {v}");
+        }
+        assert_eq!(s, restart_mixture_20d(2000, 0));
+    }
 
     #[test]
     fn deterministic_bounded_and_clustered() {

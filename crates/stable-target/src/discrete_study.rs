@@ -7,9 +7,8 @@
 //! u = Xz: ‖x̃ − x_k‖² = ‖x_J − x_k‖² + 2σ(u_J − u_k) + σ²‖z‖², one matrix product per t.
 
 use crate::divergence::ln_f_of_ln;
-use crate::fixed_par;
 use crate::summary::{trace_covariance, PerXtilde};
-use exact_denoisers::{logsumexp, softmax_in_place};
+use exact_denoisers::{clear_avx_upper_state, fixed_par, logsumexp, softmax_in_place};
 use faer::{linalg::matmul::matmul, Accum, Mat, MatMut, MatRef};
 use rand::Rng as _;
 use rayon::prelude::*;
@@ -127,6 +126,7 @@ impl DiscreteStudy {
             .zip(lse.par_iter_mut())
             .enumerate()
             .for_each(|(i, ((l, w), lse))| {
+                clear_avx_upper_state();
                 let (j, zi) = &draws[i];
                 let zz: f64 = zi.iter().map(|v| v * v).sum();
                 for k in 0..n {
@@ -150,6 +150,7 @@ impl DiscreteStudy {
         (0..m)
             .into_par_iter()
             .map(|i| {
+                clear_avx_upper_state();
                 let w = &weights[i * n..(i + 1) * n];
                 let l = &logits[i * n..(i + 1) * n];
                 let pi = &p[i * n..(i + 1) * n];

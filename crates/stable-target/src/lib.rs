@@ -17,9 +17,3 @@ pub mod theorem1;
 pub mod two_gaussians;
 
 pub use summary::{PerXtilde, TPoint};
-
-/// Fixed parallel split for faer's matrix products: the same blocking whatever the size of the
-/// rayon pool, so products (and everything downstream) are bit-identical for any thread count.
-pub(crate) fn fixed_par() -> faer::Par {
-    faer::Par::Rayon(std::num::NonZeroUsize::new(4).expect("4 > 0"))
-}
