@@ -348,7 +348,6 @@ impl Experiment for RestartTheory {
                             Series::new("Euler (ODE)", &d, &ode, Style::LineMarkers, 0),
                             Series::new("Euler–Maruyama (SDE), RMS", &d, &sde, Style::LineMarkers, 1),
                         ],
-                        ..Default::default()
                     },
                     Panel {
                         title: format!("Theorem 10 at δ = {d0}"),
