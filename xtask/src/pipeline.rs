@@ -197,6 +197,7 @@ pub fn reproduce(layout: &Layout, req: &Request) -> Result<RunOutcome> {
             params: &params,
             tier,
             stream: seeding::Stream::new(seed),
+            checkpoints: layout.results().join(".checkpoints"),
         };
         let done = |c: usize, tables: Tables| -> Result<()> {
             let cell = CachedCell {

@@ -12,6 +12,7 @@ pub mod restart_theory;
 pub mod solver_identities;
 pub mod stf_theorem1;
 pub mod stf_variance;
+pub mod table_5_1;
 
 pub use outcome::{Outcome, Quantity};
 
@@ -28,6 +29,8 @@ pub struct Run<'a> {
     pub tier: Tier,
     /// The root random stream; cell c must draw only from `stream.child(c)`.
     pub stream: Stream,
+    /// Folder of trained checkpoints shared by all runs (`results/.checkpoints/`).
+    pub checkpoints: std::path::PathBuf,
 }
 
 /// Called once per finished cell, possibly from several threads.
@@ -53,6 +56,7 @@ pub fn runners() -> Vec<(&'static str, &'static dyn Experiment)> {
         ("restart-nfe", &restart_nfe::RestartNfe),
         ("solver-identities", &solver_identities::SolverIdentities),
         ("restart-theory", &restart_theory::RestartTheory),
+        ("table-5-1", &table_5_1::Table51),
     ]
 }
 

@@ -1,0 +1,194 @@
+//! Table 5.1 (thesis l.1219), small tier: the thesis's rows — Heun at NFE 35 and 63, the Improved
+//! SDE (EDM Alg. 2) at 35 and 63, Restart {N_main 18; (3, 2, 0.14, 0.30)} at 43 — on the 20-D,
+//! 2000-point set of §5.4.1 with the four-layer, width-64 MLP trained by EDM's loss, scored by
+//! exact W1 (assignment) and MMD against the data. One cell per (row, sampling seed); the model is
+//! trained once and cached under `results/.checkpoints/<sha256 of its config>/`.
+
+use crate::{CellDone, Experiment, Outcome, Quantity, Run};
+use anyhow::{anyhow, bail, Result};
+use artifacts::{Column, Table, Tables};
+use diffusion::Denoiser;
+use registry::Params;
+use samplers::edm_sde::{sample_edm_sde, Churn};
+use samplers::grid::edm_default;
+use samplers::heun::sample_heun;
+use samplers::restart::{Interval, MainSolver, Restart};
+use samplers::Particles;
+use training::{MlpConfig, TrainConfig, TrainOptions, TrainingSet};
+
+/// The runner `table-5-1`.
+pub struct Table51;
+
+/// (row, sampler, main-grid steps N, paper NFE, paper FID).
+const ROWS: [(&str, &str, usize, f64, f64); 5] = [
+    ("ode-heun-63", "heun", 32, 63.0, 1.97),
+    ("ode-heun-35", "heun", 18, 35.0, 1.97),
+    ("improved-sde-63", "sde", 32, 63.0, 2.27),
+    ("improved-sde-35", "sde", 18, 35.0, 2.45),
+    ("restart-43", "restart", 18, 43.0, 1.90),
+];
+
+fn configs(p: &Params) -> Result<(MlpConfig, TrainConfig)> {
+    let model = MlpConfig {
+        dim: 20,
+        hidden: p.usize("hidden")?,
+        layers: p.usize("layers")?,
+        time_embedding: p.usize("time_embedding")?,
+        residual: false,
+        sigma_data: p.f64("sigma_data")?,
+    };
+    let train = TrainConfig {
+        steps: p.u64("train_steps")?,
+        batch: p.usize("train_batch")?,
+        lr: p.f64("lr")?,
+        ema_decay: p.f64("ema_decay")?,
+        seed: p.u64("train_seed")?,
+        ..TrainConfig::default()
+    };
+    Ok((model, train))
+}
+
+fn seeds(p: &Params) -> Result<usize> {
+    let s = p.usize("sampling_seeds")?;
+    if s < 2 {
+        bail!("parameter `sampling_seeds` must be at least 2 for a standard deviation");
+    }
+    Ok(s)
+}
+
+fn sample(den: &dyn Denoiser, row: usize, churn: &Churn, p: &mut Particles) -> Result<()> {
+    let (_, kind, n, _, _) = ROWS[row];
+    let grid = edm_default(n);
+    match kind {
+        "heun" => sample_heun(den, p, &grid),
+        "sde" => sample_edm_sde(den, p, &grid, churn),
+        _ => Restart {
+            main_grid: grid,
+            intervals: vec![Interval {
+                n_restart: 3,
+                k: 2,
+                t_min: 0.14,
+                t_max: 0.30,
+            }],
+            main: MainSolver::Heun,
+            s_noise: 1.0,
+            gamma: 0.0,
+            rho: 7.0,
+        }
+        .sample(den, p),
+    }
+}
+
+impl Experiment for Table51 {
+    fn cells(&self, params: &Params) -> Result<Vec<String>> {
+        let s = seeds(params)?;
+        Ok(ROWS.iter().flat_map(|r| (0..s).map(move |k| format!("{} seed {k}", r.0))).collect())
+    }
+
+    fn run_cells(&self, run: &Run, cells: &[usize], done: &CellDone) -> Result<()> {
+        let p = run.params;
+        let s = seeds(p)?;
+        let data = datasets::restart_mixture_20d(p.usize("data_points")?, p.u64("data_seed")?);
+        let (model, train) = configs(p)?;
+        let key = artifacts::sha256_hex(serde_json::to_string(&(&model, &train, p.usize("data_points")?, p.u64("data_seed")?))?.as_bytes());
+        let dir = run.checkpoints.join(&key[..16]);
+        let set = TrainingSet::new(20, data.clone())?;
+        let trained = training::train(
+            &model,
+            &train,
+            &set,
+            &TrainOptions {
+                checkpoint: Some(&dir),
+                checkpoint_every: 2000,
+                progress: true,
+                target: None,
+            },
+        )?;
+        let churn = Churn {
+            s_churn: p.f64("s_churn")?,
+            s_tmin: p.f64("s_tmin")?,
+            s_tmax: p.f64("s_tmax")?,
+            s_noise: p.f64("s_noise")?,
+        };
+        let kernel = metrics::GaussianMixtureKernel::pfgmpp(&data, &data, 20);
+        for &c in cells {
+            let (row, seed) = (c / s, c % s);
+            let mut particles = Particles::from_prior(data.len() / 20, 20, 80.0, run.stream.child(seed as u64));
+            sample(&trained.ema, row, &churn, &mut particles)?;
+            let w1 = metrics::w1_exact(&particles.x, &data, 20).distance;
+            let mmd = metrics::mmd_squared(&particles.x, &data, 20, &kernel).biased;
+            let t = Table::new()
+                .str("row", vec![ROWS[row].0.into()])
+                .i64("seed", vec![seed as i64])
+                .i64("nfe", vec![particles.nfe as i64])
+                .f64("w1", vec![w1])
+                .f64("mmd2", vec![mmd]);
+            done(c, vec![("per_seed".into(), t)])?;
+        }
+        Ok(())
+    }
+
+    fn finish(&self, _params: &Params, tables: Tables) -> Result<Outcome> {
+        let t = &tables.iter().find(|(n, _)| n == "per_seed").ok_or_else(|| anyhow!("no per_seed table"))?.1;
+        let rows = match t.column("row") {
+            Some(Column::Str(v)) => v.clone(),
+            _ => bail!("per_seed has no row column"),
+        };
+        let (nfe, w1, mmd) = (
+            t.f64_column("nfe").unwrap_or_default(),
+            t.f64_column("w1").unwrap_or_default(),
+            t.f64_column("mmd2").unwrap_or_default(),
+        );
+        let stats = |name: &str, v: &[f64]| -> metrics::Estimate {
+            metrics::Estimate::of(&(0..rows.len()).filter(|&i| rows[i] == name).map(|i| v[i]).collect::<Vec<_>>())
+        };
+        let sd = |e: &metrics::Estimate| e.se * (e.n as f64).sqrt();
+        let mut summary = Table::new();
+        let (mut names, mut nfes, mut paper_nfe, mut paper_fid, mut wm, mut ws, mut mm, mut ms) =
+            (vec![], vec![], vec![], vec![], vec![], vec![], vec![], vec![]);
+        let mut out = Outcome::default();
+        for (name, _, _, pn, pf) in ROWS {
+            let (e_w, e_m) = (stats(name, &w1), stats(name, &mmd));
+            names.push(name.to_string());
+            nfes.push(stats(name, &nfe).mean);
+            paper_nfe.push(pn);
+            paper_fid.push(pf);
+            wm.push(e_w.mean);
+            ws.push(sd(&e_w));
+            mm.push(e_m.mean);
+            ms.push(sd(&e_m));
+            out.quantities.push(Quantity::exact(format!("{name}.nfe"), stats(name, &nfe).mean));
+            out.quantities.push(Quantity::mc(format!("{name}.w1"), e_w.mean, e_w.se));
+            out.quantities.push(Quantity::mc(format!("{name}.mmd2"), e_m.mean, e_m.se));
+        }
+        summary = summary
+            .str("row", names)
+            .f64("nfe", nfes)
+            .f64("paper_nfe", paper_nfe)
+            .f64("paper_fid_cifar10", paper_fid)
+            .f64("w1_mean", wm)
+            .f64("w1_sd", ws)
+            .f64("mmd2_mean", mm)
+            .f64("mmd2_sd", ms);
+        // Rows share their prior draws seed by seed, so differences are paired by seed.
+        let seed = t.f64_column("seed").unwrap_or_default();
+        let paired = |a: &str, b: &str| -> metrics::Estimate {
+            let of = |name: &str| -> Vec<(f64, f64)> { (0..rows.len()).filter(|&i| rows[i] == name).map(|i| (seed[i], w1[i])).collect() };
+            let (x, y) = (of(a), of(b));
+            metrics::Estimate::of(
+                &x.iter()
+                    .map(|(s, v)| v - y.iter().find(|(s2, _)| s2 == s).map_or(f64::NAN, |p| p.1))
+                    .collect::<Vec<_>>(),
+            )
+        };
+        let z = |e: metrics::Estimate| e.mean / e.se;
+        out.quantities
+            .push(Quantity::exact("restart43_minus_heun63_w1_in_se", z(paired("restart-43", "ode-heun-63"))));
+        out.quantities.push(Quantity::exact(
+            "restart43_minus_best_sde_w1_in_se",
+            z(paired("restart-43", "improved-sde-63")).max(z(paired("restart-43", "improved-sde-35"))),
+        ));
+        out.tables = vec![("summary".into(), summary), ("per_seed".into(), t.clone())];
+        Ok(out)
+    }
+}

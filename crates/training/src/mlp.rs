@@ -1,0 +1,461 @@
+//! The MLP denoiser network: F_θ in candle (f32, CPU) wrapped in EDM's preconditioning (EDM Eq. 7,
+//! Table 1), D_θ(x; σ) = c_skip(σ) x + c_out(σ) F_θ(c_in(σ) x; c_noise(σ)).
+//!
+//! Two bodies, chosen by [`MlpConfig::residual`]:
+//! * plain: `layers` hidden layers of width `hidden`, h ← SiLU(W h + b), with the time embedding
+//!   concatenated to the scaled input;
+//! * residual: an input projection, then `layers` pre-activation blocks
+//!   h ← h + W₂ SiLU(W₁ SiLU(h) + b₁ + U e) + b₂ (He et al. 2016; the embedding e enters every block
+//!   as in EDM's `UNetBlock`, and W₂, b₂ start at zero like its `conv1`, so each block starts as the
+//!   identity), then SiLU and the output layer. This is the shape for the later 1000-D experiments.
+//!
+//! Weights are drawn from a [`seeding::Stream`] (candle's CPU generator cannot be seeded): He-uniform
+//! weights, zero biases (EDM's `Linear` has `init_bias = 0`), a smaller U(±1/√fan_in) output layer.
+//! They live in a `candle_nn::VarMap` under the names listed by [`Mlp::names`].
+
+use crate::embedding::time_features;
+use crate::precond::{Coefficients, EdmPrecond};
+use anyhow::{bail, ensure, Context, Result};
+use candle_core::{Device, Tensor, Var};
+use candle_nn::{Linear, Module, VarMap};
+use rand::Rng as _;
+use serde::{Deserialize, Serialize};
+
+/// The architecture of an [`Mlp`]; stored beside every checkpoint as part of `config.json`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MlpConfig {
+    /// Dimension of one data point.
+    pub dim: usize,
+    /// Width of the hidden (latent) layers.
+    pub hidden: usize,
+    /// Number of hidden layers (plain body) or of residual blocks (residual body).
+    pub layers: usize,
+    /// Number of sinusoidal features of c_noise (even).
+    pub time_embedding: usize,
+    /// Residual blocks instead of a plain stack. The activation is always SiLU, as in EDM's networks.
+    pub residual: bool,
+    /// σ_data of the preconditioning (EDM Table 1).
+    pub sigma_data: f64,
+}
+
+impl MlpConfig {
+    /// A plain 4-layer MLP of width 64 with 32 time features and σ_data = 0.5 (EDM's default).
+    pub fn new(dim: usize) -> Self {
+        MlpConfig {
+            dim,
+            hidden: 64,
+            layers: 4,
+            time_embedding: 32,
+            residual: false,
+            sigma_data: 0.5,
+        }
+    }
+
+    /// Checks that the sizes are positive, the embedding even and σ_data a positive number.
+    pub fn validate(&self) -> Result<()> {
+        ensure!(
+            self.dim > 0 && self.hidden > 0 && self.layers > 0,
+            "MLP config: dim ({}), hidden ({}) and layers ({}) must be positive",
+            self.dim,
+            self.hidden,
+            self.layers
+        );
+        ensure!(
+            self.time_embedding > 0 && self.time_embedding.is_multiple_of(2),
+            "MLP config: time_embedding ({}) must be even and positive (cosine and sine pairs)",
+            self.time_embedding
+        );
+        ensure!(
+            self.sigma_data.is_finite() && self.sigma_data > 0.0,
+            "MLP config: sigma_data ({}) must be positive",
+            self.sigma_data
+        );
+        Ok(())
+    }
+
+    /// Every parameter's name and shape, in the fixed order of [`Mlp::names`].
+    pub fn parameter_layout(&self) -> Vec<(String, Vec<usize>)> {
+        self.params().into_iter().map(|s| (s.name, s.shape)).collect()
+    }
+
+    /// Every parameter in a fixed order: its name, shape and initialisation.
+    fn params(&self) -> Vec<ParamSpec> {
+        let (d, h, e) = (self.dim, self.hidden, self.time_embedding);
+        let mut specs = Vec::new();
+        linear_specs(&mut specs, "in", d + e, h, kaiming(d + e));
+        if self.residual {
+            for l in 0..self.layers {
+                linear_specs(&mut specs, &format!("block.{l}.fc1"), h, h, kaiming(h));
+                specs.push(ParamSpec::new(format!("block.{l}.emb.weight"), vec![h, e], kaiming(e)));
+                linear_specs(&mut specs, &format!("block.{l}.fc2"), h, h, Init::Zero);
+            }
+        } else {
+            for l in 1..self.layers {
+                linear_specs(&mut specs, &format!("hidden.{l}"), h, h, kaiming(h));
+            }
+        }
+        linear_specs(&mut specs, "out", h, d, lecun(h));
+        specs
+    }
+}
+
+/// How a parameter starts.
+#[derive(Clone, Copy, Debug)]
+enum Init {
+    /// U(±bound).
+    Uniform(f64),
+    /// All zeros.
+    Zero,
+}
+
+/// He et al. (2015) uniform initialisation for a layer with `n` inputs, U(±√(6/n)) (the ReLU gain;
+/// SiLU is close). With PyTorch's smaller default U(±1/√n) a 4-mode 2-D set stayed on the trivial
+/// solution F_θ ≈ 0 for over a thousand steps.
+fn kaiming(n: usize) -> Init {
+    Init::Uniform((6.0 / n as f64).sqrt())
+}
+
+/// PyTorch's `nn.Linear` default for a layer with `n` inputs, U(±1/√n): used for the output
+/// layer so that F_θ starts small.
+fn lecun(n: usize) -> Init {
+    Init::Uniform(1.0 / (n as f64).sqrt())
+}
+
+/// One parameter tensor: name, shape, initialisation.
+struct ParamSpec {
+    name: String,
+    shape: Vec<usize>,
+    init: Init,
+}
+
+impl ParamSpec {
+    fn new(name: String, shape: Vec<usize>, init: Init) -> Self {
+        ParamSpec { name, shape, init }
+    }
+
+    fn len(&self) -> usize {
+        self.shape.iter().product()
+    }
+}
+
+/// Appends `<prefix>.weight` (out × inp), initialised by `init`, and `<prefix>.bias` (out), zero
+/// like EDM's `Linear` (`init_bias = 0`).
+fn linear_specs(specs: &mut Vec<ParamSpec>, prefix: &str, inp: usize, out: usize, init: Init) {
+    specs.push(ParamSpec::new(format!("{prefix}.weight"), vec![out, inp], init));
+    specs.push(ParamSpec::new(format!("{prefix}.bias"), vec![out], Init::Zero));
+}
+
+/// A residual block's three linear maps.
+struct ResidualBlock {
+    fc1: Linear,
+    emb: Linear,
+    fc2: Linear,
+}
+
+/// The layers between the input projection and the output layer.
+enum Body {
+    Plain(Vec<Linear>),
+    Residual(Vec<ResidualBlock>),
+}
+
+/// An EDM-preconditioned MLP denoiser D_θ; implements [`diffusion::Denoiser`].
+pub struct Mlp {
+    config: MlpConfig,
+    precond: EdmPrecond,
+    varmap: VarMap,
+    names: Vec<String>,
+    input: Linear,
+    body: Body,
+    output: Linear,
+}
+
+impl Mlp {
+    /// A freshly initialised network; parameter `name` is drawn from `stream.named(name)`, so a
+    /// parameter's initial value depends only on the seed path and its name.
+    pub fn new(config: &MlpConfig, stream: seeding::Stream) -> Result<Self> {
+        config.validate()?;
+        let values = config
+            .params()
+            .iter()
+            .map(|spec| {
+                let mut rng = stream.named(&spec.name).rng();
+                match spec.init {
+                    Init::Uniform(bound) => {
+                        let b = bound as f32;
+                        (0..spec.len()).map(|_| rng.random_range(-b..b)).collect()
+                    }
+                    Init::Zero => vec![0.0; spec.len()],
+                }
+            })
+            .collect();
+        Self::from_values(config, values)
+    }
+
+    /// A network holding `values`, one flat row-major vector per parameter in [`Mlp::names`] order.
+    pub fn from_values(config: &MlpConfig, values: Vec<Vec<f32>>) -> Result<Self> {
+        config.validate()?;
+        let specs = config.params();
+        ensure!(
+            values.len() == specs.len(),
+            "MLP: {} parameter tensors given, the architecture has {}",
+            values.len(),
+            specs.len()
+        );
+        let varmap = VarMap::new();
+        {
+            let mut data = varmap.data().lock().expect("a fresh VarMap is not poisoned");
+            for (spec, v) in specs.iter().zip(values) {
+                ensure!(
+                    v.len() == spec.len(),
+                    "MLP: parameter {} has {} values, its shape {:?} needs {}",
+                    spec.name,
+                    v.len(),
+                    spec.shape,
+                    spec.len()
+                );
+                let var = Var::from_tensor(&Tensor::from_vec(v, spec.shape.as_slice(), &Device::Cpu)?)?;
+                data.insert(spec.name.clone(), var);
+            }
+        }
+        let get = |name: &str| -> Tensor {
+            let data = varmap.data().lock().expect("not poisoned");
+            data[name].as_tensor().clone()
+        };
+        let linear = |prefix: &str| Linear::new(get(&format!("{prefix}.weight")), Some(get(&format!("{prefix}.bias"))));
+        let body = if config.residual {
+            Body::Residual(
+                (0..config.layers)
+                    .map(|l| ResidualBlock {
+                        fc1: linear(&format!("block.{l}.fc1")),
+                        emb: Linear::new(get(&format!("block.{l}.emb.weight")), None),
+                        fc2: linear(&format!("block.{l}.fc2")),
+                    })
+                    .collect(),
+            )
+        } else {
+            Body::Plain((1..config.layers).map(|l| linear(&format!("hidden.{l}"))).collect())
+        };
+        Ok(Mlp {
+            config: config.clone(),
+            precond: EdmPrecond { sigma_data: config.sigma_data },
+            names: specs.into_iter().map(|s| s.name).collect(),
+            input: linear("in"),
+            output: linear("out"),
+            body,
+            varmap,
+        })
+    }
+
+    /// The architecture.
+    pub fn config(&self) -> &MlpConfig {
+        &self.config
+    }
+
+    /// The preconditioning (σ_data from the config).
+    pub fn precond(&self) -> EdmPrecond {
+        self.precond
+    }
+
+    /// The parameter names, in the fixed order used by [`Mlp::from_values`], [`Mlp::values`] and [`Mlp::vars`].
+    pub fn names(&self) -> &[String] {
+        &self.names
+    }
+
+    /// The parameters as a candle `VarMap` (e.g. for `VarMap::save` as safetensors).
+    pub fn varmap(&self) -> &VarMap {
+        &self.varmap
+    }
+
+    /// The trainable variables, in [`Mlp::names`] order.
+    pub fn vars(&self) -> Vec<Var> {
+        let data = self.varmap.data().lock().expect("not poisoned");
+        self.names.iter().map(|n| data[n].clone()).collect()
+    }
+
+    /// The current parameter values, flat row-major, in [`Mlp::names`] order.
+    pub fn values(&self) -> Result<Vec<Vec<f32>>> {
+        self.vars().iter().map(|v| Ok(v.as_tensor().flatten_all()?.to_vec1::<f32>()?)).collect()
+    }
+
+    /// F_θ(c_in x; c_noise) for a batch of rows `x` (row-major, f64) with one σ per row, together
+    /// with each row's preconditioning coefficients.
+    fn network(&self, x: &[f64], sigma: &[f64]) -> Result<(Tensor, Vec<Coefficients>)> {
+        let (n, d, e) = (sigma.len(), self.config.dim, self.config.time_embedding);
+        ensure!(x.len() == n * d, "MLP: {} input values for {n} rows of dimension {d}", x.len());
+        let coefs: Vec<Coefficients> = sigma.iter().map(|&s| self.precond.coefficients(s)).collect();
+        let scaled: Vec<f32> = x
+            .chunks_exact(d)
+            .zip(&coefs)
+            .flat_map(|(row, c)| row.iter().map(|v| (c.c_in * v) as f32))
+            .collect();
+        let mut emb = Vec::with_capacity(n * e);
+        let mut features = vec![0.0; e];
+        for c in &coefs {
+            time_features(c.c_noise, &mut features);
+            emb.extend(features.iter().map(|&f| f as f32));
+        }
+        let dev = &Device::Cpu;
+        let emb = Tensor::from_vec(emb, (n, e), dev)?;
+        // The first layer sees [c_in x, embedding(c_noise)].
+        let mut h = self.input.forward(&Tensor::cat(&[&Tensor::from_vec(scaled, (n, d), dev)?, &emb], 1)?)?;
+        let f = match &self.body {
+            Body::Plain(layers) => {
+                h = h.silu()?;
+                for layer in layers {
+                    h = layer.forward(&h)?.silu()?;
+                }
+                self.output.forward(&h)?
+            }
+            Body::Residual(blocks) => {
+                for b in blocks {
+                    let a = (b.fc1.forward(&h.silu()?)? + b.emb.forward(&emb)?)?;
+                    h = (h + b.fc2.forward(&a.silu()?)?)?;
+                }
+                self.output.forward(&h.silu()?)?
+            }
+        };
+        Ok((f, coefs))
+    }
+
+    /// D_θ(x; σ) as a differentiable f32 tensor (rows × dim), one σ per row (EDM Eq. 7); used by training.
+    pub fn denoise_tensor(&self, x: &[f64], sigma: &[f64]) -> Result<Tensor> {
+        let (f, coefs) = self.network(x, sigma)?;
+        let d = self.config.dim;
+        let skip: Vec<f32> = x
+            .chunks_exact(d)
+            .zip(&coefs)
+            .flat_map(|(row, c)| row.iter().map(|v| (c.c_skip * v) as f32))
+            .collect();
+        let c_out: Vec<f32> = coefs.iter().map(|c| c.c_out as f32).collect();
+        let dev = &Device::Cpu;
+        Ok((Tensor::from_vec(skip, (sigma.len(), d), dev)? + f.broadcast_mul(&Tensor::from_vec(c_out, (sigma.len(), 1), dev)?)?)?)
+    }
+}
+
+impl diffusion::Denoiser for Mlp {
+    fn dim(&self) -> usize {
+        self.config.dim
+    }
+
+    /// The skip term c_skip x is added in f64, so D − x keeps f64 accuracy at small σ; only the
+    /// network's share c_out F_θ carries f32 rounding.
+    fn denoise(&self, x: &[f64], sigma: f64, out: &mut [f64]) -> Result<()> {
+        let d = self.config.dim;
+        ensure!(
+            x.len().is_multiple_of(d) && out.len() == x.len(),
+            "MLP denoiser: input of {} and output of {} values for dimension {d}",
+            x.len(),
+            out.len()
+        );
+        if sigma == 0.0 || x.is_empty() {
+            // c_skip(0) = 1, c_out(0) = 0: D(x; 0) = x.
+            out.copy_from_slice(x);
+            return Ok(());
+        }
+        if !(sigma.is_finite() && sigma > 0.0) {
+            bail!("MLP denoiser: σ = {sigma} is not a noise level");
+        }
+        let (f, coefs) = self.network(x, &vec![sigma; x.len() / d])?;
+        let f = f.flatten_all()?.to_vec1::<f32>().context("reading the network output")?;
+        let c = coefs[0];
+        for ((o, xi), fi) in out.iter_mut().zip(x).zip(f) {
+            *o = c.c_skip * xi + c.c_out * fi as f64;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use diffusion::Denoiser;
+
+    #[test]
+    fn parameter_counts_and_shapes() {
+        let plain = Mlp::new(&MlpConfig::new(20), seeding::Stream::new(1)).unwrap();
+        let count = |m: &Mlp| m.values().unwrap().iter().map(Vec::len).sum::<usize>();
+        // (20+32)·64+64 + 3·(64·64+64) + 64·20+20
+        assert_eq!(count(&plain), 3392 + 3 * 4160 + 1300);
+        assert_eq!(plain.varmap().all_vars().len(), plain.names().len());
+        let res = Mlp::new(
+            &MlpConfig {
+                residual: true,
+                layers: 2,
+                ..MlpConfig::new(3)
+            },
+            seeding::Stream::new(1),
+        )
+        .unwrap();
+        // in (35·64+64) + 2 blocks of (64·64+64 + 64·32 + 64·64+64) + out (64·3+3)
+        assert_eq!(count(&res), 2304 + 2 * (4160 + 2048 + 4160) + 195);
+    }
+
+    #[test]
+    fn initialisation_is_seeded_with_zero_biases_and_identity_residual_blocks() {
+        let cfg = MlpConfig {
+            residual: true,
+            ..MlpConfig::new(3)
+        };
+        let a = Mlp::new(&cfg, seeding::Stream::new(5)).unwrap().values().unwrap();
+        let b = Mlp::new(&cfg, seeding::Stream::new(5)).unwrap().values().unwrap();
+        let c = Mlp::new(&cfg, seeding::Stream::new(6)).unwrap().values().unwrap();
+        assert_eq!(a, b);
+        assert_ne!(a, c);
+        let m = Mlp::new(&cfg, seeding::Stream::new(5)).unwrap();
+        for (name, v) in m.names().iter().zip(&a) {
+            let zero = name.contains("fc2") || name.ends_with("bias");
+            assert_eq!(zero, v.iter().all(|&w| w == 0.0), "{name}");
+        }
+    }
+
+    #[test]
+    fn denoiser_matches_the_tensor_path_and_the_preconditioning() {
+        let cfg = MlpConfig::new(2);
+        let m = Mlp::new(&cfg, seeding::Stream::new(3)).unwrap();
+        let x = [0.3, -1.2, 2.0, 0.5, -0.7, 0.1];
+        let sigma = 0.8;
+        let mut out = [0.0; 6];
+        m.denoise(&x, sigma, &mut out).unwrap();
+        let t = m.denoise_tensor(&x, &[sigma; 3]).unwrap().flatten_all().unwrap().to_vec1::<f32>().unwrap();
+        for (a, b) in out.iter().zip(&t) {
+            assert!((a - *b as f64).abs() < 1e-5, "{a} vs {b}");
+        }
+        // Zeroing the output layer leaves D = c_skip x.
+        let mut values = m.values().unwrap();
+        let n = values.len();
+        values[n - 2].fill(0.0);
+        values[n - 1].fill(0.0);
+        let z = Mlp::from_values(&cfg, values).unwrap();
+        z.denoise(&x, sigma, &mut out).unwrap();
+        let c_skip = z.precond().coefficients(sigma).c_skip;
+        for (o, xi) in out.iter().zip(&x) {
+            assert!((o - c_skip * xi).abs() < 1e-15);
+        }
+        z.denoise(&x, 0.0, &mut out).unwrap();
+        assert_eq!(out, x);
+        assert!(z.denoise(&x, -1.0, &mut out).is_err());
+    }
+
+    #[test]
+    fn bad_configs_and_values_are_refused() {
+        assert!(Mlp::new(
+            &MlpConfig {
+                time_embedding: 7,
+                ..MlpConfig::new(2)
+            },
+            seeding::Stream::new(0)
+        )
+        .is_err());
+        assert!(Mlp::new(
+            &MlpConfig {
+                layers: 0,
+                ..MlpConfig::new(2)
+            },
+            seeding::Stream::new(0)
+        )
+        .is_err());
+        let err = Mlp::from_values(&MlpConfig::new(2), vec![vec![0.0; 3]]).err().unwrap().to_string();
+        assert!(err.contains("parameter tensors"), "{err}");
+    }
+}

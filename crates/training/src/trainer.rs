@@ -1,0 +1,340 @@
+//! Denoising score matching with EDM's loss (Eq. 8), Adam and an EMA of the weights.
+//!
+//! One step (EDM `training/training_loop.py` with `EDMLoss`): draw a clean batch y, one
+//! ln σ ~ N(P_mean, P_std²) per row and n ~ N(0, I); form x = y + σn; take the gradient of the batch
+//! mean of λ(σ)‖D_θ(x; σ) − target‖² (target = y unless a [`TargetFn`] replaces it); apply Adam; move
+//! the EMA towards the new weights. Step s draws only from `Stream::new(seed).named("step").child(s)`,
+//! so a run resumed at step s continues exactly where an uninterrupted one would.
+
+use crate::adam::{Adam, AdamParams};
+use crate::checkpoint::{self, RunConfig, TrainState};
+use crate::data::CleanData;
+use crate::ema::Ema;
+use crate::loss::{draw_sigmas, edm_loss, TargetBatch, TargetFn};
+use crate::loss_log::LossLog;
+use crate::mlp::{Mlp, MlpConfig};
+use anyhow::{ensure, Context, Result};
+use candle_core::{Device, Tensor};
+use indicatif::{ProgressBar, ProgressStyle};
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+/// The optimisation settings; stored beside every checkpoint as part of `config.json`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrainConfig {
+    /// Total number of optimiser steps.
+    pub steps: u64,
+    /// Rows per batch.
+    pub batch: usize,
+    /// Adam's learning rate.
+    pub lr: f64,
+    /// Adam's β₁.
+    pub beta1: f64,
+    /// Adam's β₂.
+    pub beta2: f64,
+    /// Adam's ε.
+    pub eps: f64,
+    /// EMA decay per step (the EMA weights are the ones sampled from).
+    pub ema_decay: f64,
+    /// Mean of ln σ (EDM Table 1: −1.2).
+    pub p_mean: f64,
+    /// Standard deviation of ln σ (EDM Table 1: 1.2).
+    pub p_std: f64,
+    /// Master seed of initialisation and of every batch, σ and noise draw.
+    pub seed: u64,
+    /// Steps per logged loss window; the only field that may differ when resuming.
+    pub log_every: u64,
+}
+
+impl Default for TrainConfig {
+    /// 10 000 steps of batch 256, Adam(1e-3, 0.9, 0.999, 1e-8), EMA 0.999, EDM's σ distribution.
+    fn default() -> Self {
+        TrainConfig {
+            steps: 10_000,
+            batch: 256,
+            lr: 1e-3,
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+            ema_decay: 0.999,
+            p_mean: -1.2,
+            p_std: 1.2,
+            seed: 0,
+            log_every: 100,
+        }
+    }
+}
+
+impl TrainConfig {
+    /// Checks sizes, rates and decays.
+    pub fn validate(&self) -> Result<()> {
+        ensure!(self.batch > 0 && self.log_every > 0, "train config: batch and log_every must be positive");
+        ensure!(
+            self.lr > 0.0 && self.eps > 0.0 && self.p_std >= 0.0,
+            "train config: lr and eps must be positive, p_std non-negative"
+        );
+        for (name, v) in [("beta1", self.beta1), ("beta2", self.beta2), ("ema_decay", self.ema_decay)] {
+            ensure!((0.0..1.0).contains(&v), "train config: {name} = {v} must lie in [0, 1)");
+        }
+        Ok(())
+    }
+
+    fn adam(&self) -> AdamParams {
+        AdamParams {
+            lr: self.lr,
+            beta1: self.beta1,
+            beta2: self.beta2,
+            eps: self.eps,
+        }
+    }
+}
+
+/// A training run in progress: the network, Adam's moments, the EMA and the step counter.
+pub struct Trainer<'a> {
+    config: RunConfig,
+    data: &'a dyn CleanData,
+    target: Option<&'a TargetFn>,
+    net: Mlp,
+    adam: Adam,
+    ema: Ema,
+    step: u64,
+    losses: LossLog,
+}
+
+impl<'a> Trainer<'a> {
+    /// A fresh run: weights drawn from `Stream::new(seed).named("init")`, zero moments, EMA = weights.
+    pub fn new(model: &MlpConfig, train: &TrainConfig, data: &'a dyn CleanData) -> Result<Self> {
+        let config = Self::checked(model, train, data)?;
+        let net = Mlp::new(model, seeding::Stream::new(train.seed).named("init"))?;
+        let values = net.values()?;
+        let lengths: Vec<usize> = values.iter().map(Vec::len).collect();
+        Ok(Trainer {
+            adam: Adam::new(train.adam(), &lengths),
+            ema: Ema::new(train.ema_decay, values),
+            config,
+            data,
+            target: None,
+            net,
+            step: 0,
+            losses: LossLog::default(),
+        })
+    }
+
+    /// Continues the run saved in `dir` (see [`checkpoint`]); its configuration must equal this one.
+    pub fn resume(dir: &Path, model: &MlpConfig, train: &TrainConfig, data: &'a dyn CleanData) -> Result<Self> {
+        let config = Self::checked(model, train, data)?;
+        let state = checkpoint::load(dir, &config)?;
+        Ok(Trainer {
+            net: Mlp::from_values(model, state.net)?,
+            adam: Adam::from_moments(train.adam(), state.adam_m, state.adam_v),
+            ema: Ema::new(train.ema_decay, state.ema),
+            config,
+            data,
+            target: None,
+            step: state.step,
+            losses: state.losses,
+        })
+    }
+
+    /// [`Trainer::resume`] if `dir` holds a checkpoint, else [`Trainer::new`].
+    pub fn open(dir: &Path, model: &MlpConfig, train: &TrainConfig, data: &'a dyn CleanData) -> Result<Self> {
+        if checkpoint::is_present(dir) {
+            Self::resume(dir, model, train, data)
+        } else {
+            Self::new(model, train, data)
+        }
+    }
+
+    fn checked(model: &MlpConfig, train: &TrainConfig, data: &dyn CleanData) -> Result<RunConfig> {
+        model.validate()?;
+        train.validate()?;
+        ensure!(data.dim() == model.dim, "training data has dimension {}, the model {}", data.dim(), model.dim);
+        Ok(RunConfig {
+            model: model.clone(),
+            train: train.clone(),
+        })
+    }
+
+    /// Regresses on `target` instead of the clean batch (e.g. the Stable Target Field).
+    pub fn with_target(mut self, target: &'a TargetFn) -> Self {
+        self.target = Some(target);
+        self
+    }
+
+    /// Number of completed steps.
+    pub fn step(&self) -> u64 {
+        self.step
+    }
+
+    /// The network being optimised (raw weights θ).
+    pub fn net(&self) -> &Mlp {
+        &self.net
+    }
+
+    /// A network holding the EMA weights, the one to sample from.
+    pub fn ema(&self) -> Result<Mlp> {
+        Mlp::from_values(&self.config.model, self.ema.values().to_vec())
+    }
+
+    /// The loss record so far.
+    pub fn losses(&self) -> &LossLog {
+        &self.losses
+    }
+
+    /// One optimiser step; returns its batch loss.
+    pub fn train_step(&mut self) -> Result<f64> {
+        let train = &self.config.train;
+        let (b, d) = (train.batch, self.config.model.dim);
+        let stream = seeding::Stream::new(train.seed).named("step").child(self.step);
+        let clean = self.data.batch(&mut stream.named("batch").rng(), b);
+        ensure!(
+            clean.len() == b * d,
+            "the data source gave {} values for a batch of {b} points of dimension {d}",
+            clean.len()
+        );
+        // ln σ ~ N(P_mean, P_std²), n ~ N(0, I), x = y + σn (EDM Eq. 8, `EDMLoss`).
+        let sigma = draw_sigmas(&mut stream.named("sigma").rng(), b, train.p_mean, train.p_std);
+        let noise = seeding::normals(&mut stream.named("noise").rng(), b * d);
+        let noisy: Vec<f64> = clean
+            .chunks_exact(d)
+            .zip(noise.chunks_exact(d))
+            .zip(&sigma)
+            .flat_map(|((y, n), &s)| y.iter().zip(n).map(move |(y, n)| y + s * n))
+            .collect();
+        let target = match self.target {
+            Some(f) => {
+                let t = f(&TargetBatch {
+                    dim: d,
+                    clean: &clean,
+                    noisy: &noisy,
+                    sigma: &sigma,
+                    stream: stream.named("target"),
+                })?;
+                ensure!(t.len() == b * d, "the target function gave {} values for a batch of {b} × {d}", t.len());
+                t
+            }
+            None => clean.iter().map(|&v| v as f32).collect(),
+        };
+        let precond = self.net.precond();
+        let weight: Vec<f64> = sigma.iter().map(|&s| precond.loss_weight(s)).collect();
+        let denoised = self.net.denoise_tensor(&noisy, &sigma)?;
+        let loss = edm_loss(&denoised, &Tensor::from_vec(target, (b, d), &Device::Cpu)?, &weight)?;
+        let value = loss.to_scalar::<f32>()? as f64;
+        ensure!(value.is_finite(), "training diverged at step {}: batch loss {value}", self.step + 1);
+
+        let grads = loss.backward()?;
+        let vars = self.net.vars();
+        let grads = vars
+            .iter()
+            .zip(self.net.names())
+            .map(|(v, name)| {
+                Ok(grads
+                    .get(v)
+                    .with_context(|| format!("no gradient reached parameter {name}"))?
+                    .flatten_all()?
+                    .to_vec1::<f32>()?)
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let mut theta = self.net.values()?;
+        self.step += 1;
+        self.adam.update(self.step, &mut theta, &grads);
+        for (var, v) in vars.iter().zip(&theta) {
+            var.set(&Tensor::from_slice(v, var.shape(), &Device::Cpu)?)?;
+        }
+        self.ema.update(&theta);
+        self.losses.record(self.step, value, train.log_every);
+        Ok(value)
+    }
+
+    /// Steps until `step` steps are complete (nothing if already there).
+    pub fn run_until(&mut self, step: u64) -> Result<()> {
+        while self.step < step {
+            self.train_step()?;
+        }
+        Ok(())
+    }
+
+    /// Writes the run to `dir` (see [`checkpoint::save`]).
+    pub fn save(&self, dir: &Path) -> Result<()> {
+        let state = TrainState {
+            step: self.step,
+            net: self.net.values()?,
+            ema: self.ema.values().to_vec(),
+            adam_m: self.adam.first_moments().to_vec(),
+            adam_v: self.adam.second_moments().to_vec(),
+            losses: self.losses.clone(),
+        };
+        checkpoint::save(dir, &self.config, &state)
+    }
+}
+
+/// How [`train`] runs: where and how often to checkpoint, whether to draw progress, which target.
+#[derive(Clone, Copy, Default)]
+pub struct TrainOptions<'a> {
+    /// Folder to resume from and to save into; `None` trains in memory only.
+    pub checkpoint: Option<&'a Path>,
+    /// Save every this many steps (0: only at the end).
+    pub checkpoint_every: u64,
+    /// Draw a progress bar on stderr (steps/s and the last logged loss).
+    pub progress: bool,
+    /// Replacement regression target (default: the clean batch).
+    pub target: Option<&'a TargetFn>,
+}
+
+/// The result of [`train`].
+pub struct Trained {
+    /// The EMA weights, to sample from.
+    pub ema: Mlp,
+    /// The raw weights θ at the last step.
+    pub net: Mlp,
+    /// The loss record.
+    pub losses: LossLog,
+}
+
+/// Trains to `train.steps` steps, resuming from and saving to `options.checkpoint` when given.
+pub fn train(model: &MlpConfig, train: &TrainConfig, data: &dyn CleanData, options: &TrainOptions) -> Result<Trained> {
+    let mut trainer = match options.checkpoint {
+        Some(dir) => Trainer::open(dir, model, train, data)?,
+        None => Trainer::new(model, train, data)?,
+    };
+    if let Some(target) = options.target {
+        trainer = trainer.with_target(target);
+    }
+    let bar = if options.progress {
+        ProgressBar::new(train.steps)
+    } else {
+        ProgressBar::hidden()
+    };
+    bar.set_style(
+        ProgressStyle::with_template("training [{bar:30}] {pos}/{len} steps  {per_sec}  eta {eta}  loss {msg}")
+            .expect("valid template")
+            .progress_chars("=> "),
+    );
+    bar.set_position(trainer.step());
+    bar.reset_eta();
+    while trainer.step() < train.steps {
+        trainer.train_step()?;
+        let step = trainer.step();
+        bar.set_position(step);
+        if step.is_multiple_of(train.log_every) {
+            if let Some(p) = trainer.losses().points().last() {
+                bar.set_message(format!("{:.4}", p.loss));
+            }
+        }
+        if let Some(dir) = options.checkpoint {
+            if options.checkpoint_every > 0 && step.is_multiple_of(options.checkpoint_every) {
+                trainer.save(dir)?;
+            }
+        }
+    }
+    bar.finish_and_clear();
+    if let Some(dir) = options.checkpoint {
+        trainer.save(dir)?;
+    }
+    Ok(Trained {
+        ema: trainer.ema()?,
+        losses: trainer.losses().clone(),
+        net: trainer.net,
+    })
+}
