@@ -285,6 +285,12 @@ fn summary_table(rows: &[SummaryRow]) -> Table {
 
 fn write_outputs(layout: &Layout, decl: &Declaration, tier: Tier, seed: u64, dest: &Destination, outcome: Outcome, start: Instant) -> Result<Finished> {
     let rows = summarise(decl, &outcome);
+    if let Some((name, _)) = outcome.tables.iter().find(|(n, _)| n == "summary" || n == "manifest") {
+        bail!(
+            "{}: the experiment named a table {name:?}, which the runner reserves for its own output",
+            decl.id
+        );
+    }
     let mut outputs = Vec::new();
     for (name, table) in &outcome.tables {
         let p = dest.run_dir.join(format!("{name}.csv"));

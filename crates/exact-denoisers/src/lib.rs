@@ -6,10 +6,12 @@
 
 pub mod gaussian_mixture;
 pub mod logspace;
+pub mod perturbed;
 pub mod point_set;
 
 pub use gaussian_mixture::GaussianMixture;
 pub use logspace::{log_mean_exp, logsumexp, softmax_in_place};
+pub use perturbed::Perturbed;
 pub use point_set::PointSet;
 
 /// Fixed parallel split for faer's matrix products: the same blocking whatever the size of the

@@ -6,8 +6,16 @@
 //! quantities compared with the paper, and the figures. Adding an experiment means a file here,
 //! a line in [`runners`] and a declaration in `experiments/`; the runner does not change.
 
+pub mod coverage_mc;
+pub mod fig_5_2;
+pub mod fig_b_18;
+pub mod fig_b_20;
 pub mod outcome;
+pub mod prop_6_4;
+pub mod prop_6_5;
+pub mod restart_model;
 pub mod restart_nfe;
+pub mod restart_sweeps;
 pub mod restart_theory;
 pub mod solver_identities;
 pub mod stf_theorem1;
@@ -57,6 +65,12 @@ pub fn runners() -> Vec<(&'static str, &'static dyn Experiment)> {
         ("solver-identities", &solver_identities::SolverIdentities),
         ("restart-theory", &restart_theory::RestartTheory),
         ("table-5-1", &table_5_1::Table51),
+        ("restart-errors", &fig_5_2::Fig52),
+        ("restart-sweeps", &restart_sweeps::RestartSweeps),
+        ("pg-ring-modes", &fig_b_20::FigB20),
+        ("iid-coverage-curve", &fig_b_18::FigB18),
+        ("iid-expected-modes", &prop_6_4::Prop64),
+        ("coupon-collector", &prop_6_5::Prop65),
     ]
 }
 

@@ -14,7 +14,6 @@ use samplers::grid::edm_default;
 use samplers::heun::sample_heun;
 use samplers::restart::{Interval, MainSolver, Restart};
 use samplers::Particles;
-use training::{MlpConfig, TrainConfig, TrainOptions, TrainingSet};
 
 /// The runner `table-5-1`.
 pub struct Table51;
@@ -27,26 +26,6 @@ const ROWS: [(&str, &str, usize, f64, f64); 5] = [
     ("improved-sde-35", "sde", 18, 35.0, 2.45),
     ("restart-43", "restart", 18, 43.0, 1.90),
 ];
-
-fn configs(p: &Params) -> Result<(MlpConfig, TrainConfig)> {
-    let model = MlpConfig {
-        dim: 20,
-        hidden: p.usize("hidden")?,
-        layers: p.usize("layers")?,
-        time_embedding: p.usize("time_embedding")?,
-        residual: false,
-        sigma_data: p.f64("sigma_data")?,
-    };
-    let train = TrainConfig {
-        steps: p.u64("train_steps")?,
-        batch: p.usize("train_batch")?,
-        lr: p.f64("lr")?,
-        ema_decay: p.f64("ema_decay")?,
-        seed: p.u64("train_seed")?,
-        ..TrainConfig::default()
-    };
-    Ok((model, train))
-}
 
 fn seeds(p: &Params) -> Result<usize> {
     let s = p.usize("sampling_seeds")?;
@@ -88,22 +67,8 @@ impl Experiment for Table51 {
     fn run_cells(&self, run: &Run, cells: &[usize], done: &CellDone) -> Result<()> {
         let p = run.params;
         let s = seeds(p)?;
-        let data = datasets::restart_mixture_20d(p.usize("data_points")?, p.u64("data_seed")?);
-        let (model, train) = configs(p)?;
-        let key = artifacts::sha256_hex(serde_json::to_string(&(&model, &train, p.usize("data_points")?, p.u64("data_seed")?))?.as_bytes());
-        let dir = run.checkpoints.join(&key[..16]);
-        let set = TrainingSet::new(20, data.clone())?;
-        let trained = training::train(
-            &model,
-            &train,
-            &set,
-            &TrainOptions {
-                checkpoint: Some(&dir),
-                checkpoint_every: 2000,
-                progress: true,
-                target: None,
-            },
-        )?;
+        let data = crate::restart_model::data(p)?;
+        let model = crate::restart_model::trained(run, &data)?;
         let churn = Churn {
             s_churn: p.f64("s_churn")?,
             s_tmin: p.f64("s_tmin")?,
@@ -114,7 +79,7 @@ impl Experiment for Table51 {
         for &c in cells {
             let (row, seed) = (c / s, c % s);
             let mut particles = Particles::from_prior(data.len() / 20, 20, 80.0, run.stream.child(seed as u64));
-            sample(&trained.ema, row, &churn, &mut particles)?;
+            sample(&model, row, &churn, &mut particles)?;
             let w1 = metrics::w1_exact(&particles.x, &data, 20).distance;
             let mmd = metrics::mmd_squared(&particles.x, &data, 20, &kernel).biased;
             let t = Table::new()
@@ -188,7 +153,7 @@ impl Experiment for Table51 {
             "restart43_minus_best_sde_w1_in_se",
             z(paired("restart-43", "improved-sde-63")).max(z(paired("restart-43", "improved-sde-35"))),
         ));
-        out.tables = vec![("summary".into(), summary), ("per_seed".into(), t.clone())];
+        out.tables = vec![("rows".into(), summary), ("per_seed".into(), t.clone())];
         Ok(out)
     }
 }

@@ -15,6 +15,7 @@ pub mod heun;
 pub mod particles;
 pub mod restart;
 pub mod rk45;
+pub mod spec;
 pub mod steps;
 
 pub use particles::Particles;

@@ -96,21 +96,28 @@ impl Restart {
             }
             p.check("restart (main)", i, w[1])?;
             for iv in intervals.iter().filter(|iv| iv.t_min == w[1]) {
-                // Alg. 9, lines 7–16.
-                let inner = edm_scheme(iv.t_min, iv.t_max, iv.n_restart, self.rho);
-                for k in 0..iv.k {
-                    p.add_noise((iv.t_max * iv.t_max - iv.t_min * iv.t_min).sqrt() * self.s_noise); // lines 10–11
-                    for (m, v) in inner.windows(2).enumerate() {
-                        if self.main == MainSolver::DpmSolver3 {
-                            crate::dpm_solver::sample_dpm_solver3(den, p, v)?;
-                        } else {
-                            let gamma = if (0.01..=1.0).contains(&v[0]) { self.gamma } else { 0.0 };
-                            let t_hat = churn(p, v[0], gamma, self.s_noise);
-                            heun_step(p, den, t_hat, v[1])?; // line 14
-                        }
-                        p.check(&format!("restart (interval t_min = {}, iteration {k})", iv.t_min), m, v[1])?;
-                    }
+                self.restart_iterations(den, p, iv)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Alg. 9, lines 7–16 for one interval: K times, jump forward from t_min to t_max with fresh
+    /// noise N(0, (t_max² − t_min²)I)·S_noise, then integrate back on the inner EDM grid of
+    /// N_Restart levels. `p` must be at σ = t_min; only `main`, `s_noise`, `gamma` and `rho` are used.
+    pub fn restart_iterations(&self, den: &dyn Denoiser, p: &mut Particles, iv: &Interval) -> Result<()> {
+        let inner = edm_scheme(iv.t_min, iv.t_max, iv.n_restart, self.rho);
+        for k in 0..iv.k {
+            p.add_noise((iv.t_max * iv.t_max - iv.t_min * iv.t_min).sqrt() * self.s_noise); // lines 10–11
+            for (m, v) in inner.windows(2).enumerate() {
+                if self.main == MainSolver::DpmSolver3 {
+                    crate::dpm_solver::sample_dpm_solver3(den, p, v)?;
+                } else {
+                    let gamma = if (0.01..=1.0).contains(&v[0]) { self.gamma } else { 0.0 };
+                    let t_hat = churn(p, v[0], gamma, self.s_noise);
+                    heun_step(p, den, t_hat, v[1])?; // line 14
                 }
+                p.check(&format!("restart (interval t_min = {}, iteration {k})", iv.t_min), m, v[1])?;
             }
         }
         Ok(())

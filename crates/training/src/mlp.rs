@@ -291,8 +291,13 @@ impl Mlp {
             .collect();
         let mut emb = Vec::with_capacity(n * e);
         let mut features = vec![0.0; e];
+        let mut last = f64::NAN;
         for c in &coefs {
-            time_features(c.c_noise, &mut features);
+            // Sampling calls share one σ: the embedding is computed once, not once per row.
+            if c.c_noise != last {
+                time_features(c.c_noise, &mut features);
+                last = c.c_noise;
+            }
             emb.extend(features.iter().map(|&f| f as f32));
         }
         let dev = &Device::Cpu;

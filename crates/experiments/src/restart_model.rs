@@ -1,0 +1,51 @@
+//! The model of the thesis's Restart experiments on synthetic data (§5.4.1, App. B.3.2
+//! l.4282–4299): the 20-D, 2000-point set and the four-layer MLP of latent width 64 trained with
+//! EDM's preconditioning and loss. Shared by `fig-5.2`, the Restart sweeps and `table-5.1`, which
+//! declare the same parameters and so reuse one cached checkpoint under `results/.checkpoints/`.
+
+use crate::Run;
+use anyhow::Result;
+use registry::Params;
+use training::{Mlp, MlpConfig, TrainConfig, TrainOptions, TrainingSet};
+
+/// The data set S (row-major, 20-D) from the parameters `data_points` and `data_seed`.
+pub fn data(p: &Params) -> Result<Vec<f64>> {
+    Ok(datasets::restart_mixture_20d(p.usize("data_points")?, p.u64("data_seed")?))
+}
+
+/// The model and training configurations from the declared parameters.
+fn configs(p: &Params) -> Result<(MlpConfig, TrainConfig)> {
+    let model = MlpConfig {
+        dim: 20,
+        hidden: p.usize("hidden")?,
+        layers: p.usize("layers")?,
+        time_embedding: p.usize("time_embedding")?,
+        residual: false,
+        sigma_data: p.f64("sigma_data")?,
+    };
+    let train = TrainConfig {
+        steps: p.u64("train_steps")?,
+        batch: p.usize("train_batch")?,
+        lr: p.f64("lr")?,
+        ema_decay: p.f64("ema_decay")?,
+        seed: p.u64("train_seed")?,
+        ..TrainConfig::default()
+    };
+    Ok((model, train))
+}
+
+/// The EMA model trained on `data`, resumed from or cached in `results/.checkpoints/<key>/`,
+/// where the key hashes the model, training and data configuration.
+pub fn trained(run: &Run, data: &[f64]) -> Result<Mlp> {
+    let p = run.params;
+    let (model, train) = configs(p)?;
+    let key = artifacts::sha256_hex(serde_json::to_string(&(&model, &train, p.usize("data_points")?, p.u64("data_seed")?))?.as_bytes());
+    let set = TrainingSet::new(20, data.to_vec())?;
+    let options = TrainOptions {
+        checkpoint: Some(&run.checkpoints.join(&key[..16])),
+        checkpoint_every: 2000,
+        progress: true,
+        target: None,
+    };
+    Ok(training::train(&model, &train, &set, &options)?.ema)
+}
