@@ -21,6 +21,7 @@ pub mod solver_identities;
 pub mod stf_theorem1;
 pub mod stf_variance;
 pub mod table_5_1;
+pub mod thm_8_limit;
 
 pub use outcome::{Outcome, Quantity};
 
@@ -71,6 +72,7 @@ pub fn runners() -> Vec<(&'static str, &'static dyn Experiment)> {
         ("iid-coverage-curve", &fig_b_18::FigB18),
         ("iid-expected-modes", &prop_6_4::Prop64),
         ("coupon-collector", &prop_6_5::Prop65),
+        ("pfgmpp-gaussian-limit", &thm_8_limit::Thm8Limit),
     ]
 }
 

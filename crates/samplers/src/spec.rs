@@ -1,7 +1,8 @@
 //! A sampler named by one line of text, so that declarations list the configurations of a sweep
-//! (`"heun 18"`, `"em 100 1.0"`, `"edm-sde 32 30 0.01 1 1.007"`, `"restart 18 3 2 0.14 0.30"`)
+//! (`"heun 18"`, `"dpm++2m 20"`, `"em 100 1.0"`, `"edm-sde 32 30 0.01 1 1.007"`, `"restart 18 3 2 0.14 0.30"`)
 //! and every one runs from σ_max on EDM's default grid (σ_min = 0.002, σ_max = 80, ρ = 7).
 
+use crate::dpm_solver::sample_dpm_solver_pp_2m;
 use crate::edm_sde::{sample_edm_sde, Churn};
 use crate::euler::sample_euler;
 use crate::euler_maruyama::sample_euler_maruyama;
@@ -19,6 +20,8 @@ pub enum SamplerSpec {
     Heun(usize),
     /// `euler N`: the Euler ODE with N steps.
     Euler(usize),
+    /// `dpm++2m N`: the multistep DPM-Solver++(2M) with N steps.
+    DpmPp2m(usize),
     /// `em N β`: Euler–Maruyama with noise multiplier β (β = 1: the reverse SDE).
     EulerMaruyama(usize, f64),
     /// `edm-sde N S_churn S_tmin S_tmax S_noise`: EDM Alg. 2, the thesis's "Improved SDE".
@@ -54,6 +57,7 @@ impl SamplerSpec {
         let spec = match words.first().copied() {
             Some("heun") => arity(2).and(count(1)).map(SamplerSpec::Heun)?,
             Some("euler") => arity(2).and(count(1)).map(SamplerSpec::Euler)?,
+            Some("dpm++2m") => arity(2).and(count(1)).map(SamplerSpec::DpmPp2m)?,
             Some("em") => {
                 arity(3)?;
                 SamplerSpec::EulerMaruyama(count(1)?, num(2)?)
@@ -89,7 +93,7 @@ impl SamplerSpec {
                     .collect::<Result<_>>()?;
                 SamplerSpec::Restart(count(1)?, intervals)
             }
-            _ => bail!("sampler {line:?}: unknown kind (known: heun, euler, em, edm-sde, restart)"),
+            _ => bail!("sampler {line:?}: unknown kind (known: heun, euler, dpm++2m, em, edm-sde, restart)"),
         };
         Ok(spec)
     }
@@ -99,6 +103,7 @@ impl SamplerSpec {
         match self {
             SamplerSpec::Heun(_) => "ODE (Heun)",
             SamplerSpec::Euler(_) => "ODE (Euler)",
+            SamplerSpec::DpmPp2m(_) => "ODE (DPM-Solver++(2M))",
             SamplerSpec::EulerMaruyama(..) => "SDE (EM)",
             SamplerSpec::EdmSde(..) => "Improved SDE",
             SamplerSpec::Restart(..) => "Restart",
@@ -125,6 +130,7 @@ impl SamplerSpec {
         match self {
             SamplerSpec::Heun(n) => sample_heun(den, p, &edm_default(*n)),
             SamplerSpec::Euler(n) => sample_euler(den, p, &edm_default(*n)),
+            SamplerSpec::DpmPp2m(n) => sample_dpm_solver_pp_2m(den, p, &edm_default(*n)),
             SamplerSpec::EulerMaruyama(n, beta) => sample_euler_maruyama(den, p, &edm_default(*n), *beta),
             SamplerSpec::EdmSde(n, churn) => sample_edm_sde(den, p, &edm_default(*n), churn),
             SamplerSpec::Restart(..) => self.restart().expect("a restart spec").sample(den, p),
@@ -156,7 +162,13 @@ mod tests {
         let mut p = Particles::from_prior(4, 1, SIGMA_MAX, seeding::Stream::new(0));
         r.sample(&Gaussian(1.0), &mut p).unwrap();
         assert_eq!(p.nfe, 43);
-        for (line, nfe) in [("heun 18", 35), ("euler 10", 10), ("em 7 1.0", 7), ("edm-sde 18 30 0.01 1 1.007", 35)] {
+        for (line, nfe) in [
+            ("heun 18", 35),
+            ("euler 10", 10),
+            ("dpm++2m 10", 10),
+            ("em 7 1.0", 7),
+            ("edm-sde 18 30 0.01 1 1.007", 35),
+        ] {
             let mut p = Particles::from_prior(4, 1, SIGMA_MAX, seeding::Stream::new(0));
             SamplerSpec::parse(line).unwrap().sample(&Gaussian(1.0), &mut p).unwrap();
             assert_eq!(p.nfe, nfe, "{line}");

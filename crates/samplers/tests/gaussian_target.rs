@@ -6,7 +6,7 @@ use diffusion::Denoiser;
 use exact_denoisers::GaussianMixture;
 use samplers::{
     ddim::sample_ddim,
-    dpm_solver::{sample_dpm_solver2, sample_dpm_solver3},
+    dpm_solver::{sample_dpm_solver2, sample_dpm_solver3, sample_dpm_solver_pp_2m},
     edm_sde::{sample_edm_sde, Churn},
     euler::sample_euler,
     euler_maruyama::sample_euler_maruyama,
@@ -58,6 +58,7 @@ fn deterministic_solvers_converge_at_their_order() {
         ("heun", sample_heun, 2.0),
         ("dpm-solver-2", dpm2, 2.0),
         ("dpm-solver-3", sample_dpm_solver3, 3.0),
+        ("dpm-solver++(2m)", sample_dpm_solver_pp_2m, 2.0),
     ] {
         let got = order(s);
         assert!((got - want).abs() < 0.35, "{name}: observed order {got:.3}, expected {want}");
