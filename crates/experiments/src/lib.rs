@@ -11,6 +11,7 @@ pub mod fig_5_2;
 pub mod fig_b_18;
 pub mod fig_b_20;
 pub mod outcome;
+pub mod pfgmpp_phases;
 pub mod prop_6_4;
 pub mod prop_6_5;
 pub mod restart_model;
@@ -73,6 +74,8 @@ pub fn runners() -> Vec<(&'static str, &'static dyn Experiment)> {
         ("iid-expected-modes", &prop_6_4::Prop64),
         ("coupon-collector", &prop_6_5::Prop65),
         ("pfgmpp-gaussian-limit", &thm_8_limit::Thm8Limit),
+        ("pfgmpp-posterior-phase", &pfgmpp_phases::Fig83),
+        ("pfgmpp-field-and-radius", &pfgmpp_phases::Fig84),
     ]
 }
 

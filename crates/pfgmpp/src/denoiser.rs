@@ -36,10 +36,9 @@ impl PfgmppPointSet {
     /// Posterior logits of every point given x at r = σ√D, up to a constant:
     /// −((N+D)/2) ln(1 + ‖x − y_k‖²/(Dσ²)), or −‖x − y_k‖²/(2σ²) for D = ∞.
     pub fn posterior_logits(&self, x: &[f64], sigma: f64, out: &mut [f64]) {
-        let (n, d) = (self.points.dim() as f64, self.d);
+        let n = self.points.dim();
         for (k, o) in out.iter_mut().enumerate() {
-            let s = squared_distance(x, self.points.point(k)) / (sigma * sigma);
-            *o = if d.is_infinite() { -0.5 * s } else { -0.5 * (n + d) * (s / d).ln_1p() };
+            *o = posterior_logit(n, self.d, squared_distance(x, self.points.point(k)) / (sigma * sigma));
         }
     }
 
@@ -61,6 +60,19 @@ impl PfgmppPointSet {
                 out.iter_mut().zip(self.points.point(k)).for_each(|(o, y)| *o += wk * y);
             }
         }
+    }
+}
+
+/// The posterior logit ln p_r(x | y) + const (thesis B.6.2, l.5100) of a data point y at squared
+/// distance ‖x − y‖² = s·σ² from x, in N = `n` dimensions with D = `d` augmented ones and r = σ√D:
+/// −((N+D)/2) ln(1 + s/D), i.e. ln (‖x − y‖² + r²)^{−(N+D)/2} up to a constant, or −s/2 for D = ∞.
+/// Softmax over the points gives p_{0|r}(y_k | x); callers that know the distances (e.g. from a
+/// Gram matrix) use it without forming x.
+pub fn posterior_logit(n: usize, d: f64, s: f64) -> f64 {
+    if d.is_infinite() {
+        -0.5 * s
+    } else {
+        -0.5 * (n as f64 + d) * (s / d).ln_1p()
     }
 }
 
@@ -103,6 +115,17 @@ mod tests {
         for (a, b) in w.iter().zip(&dens) {
             assert!((a - b / total).abs() < 1e-14);
         }
+    }
+
+    #[test]
+    fn logits_from_distances_are_the_log_kernel_up_to_a_constant() {
+        let k = Kernel::new(5, 7.0);
+        let (y1, y2, x) = ([0.0; 5], [1.0, 2.0, 0.0, -1.0, 0.5], [0.3, -0.2, 1.0, 0.0, 0.5]);
+        let s = |y: &[f64]| squared_distance(&x, y) / 0.64;
+        let ours = posterior_logit(5, 7.0, s(&y1)) - posterior_logit(5, 7.0, s(&y2));
+        let direct = k.log_density(&x, &y1, 0.8) - k.log_density(&x, &y2, 0.8);
+        assert!((ours - direct).abs() < 1e-13, "{ours} vs {direct}");
+        assert_eq!(posterior_logit(5, f64::INFINITY, 3.0), -1.5);
     }
 
     #[test]

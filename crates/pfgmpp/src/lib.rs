@@ -9,6 +9,6 @@ pub mod quadrature;
 pub mod radius;
 
 pub use alignment::{radius_of_sigma, sigma_of_radius};
-pub use denoiser::PfgmppPointSet;
+pub use denoiser::{posterior_logit, PfgmppPointSet};
 pub use kernel::Kernel;
 pub use radius::{perturb, sample_prior, sample_radius};
