@@ -8,10 +8,12 @@
 
 pub mod coverage_mc;
 pub mod fig_5_2;
+pub mod fig_7_2;
 pub mod fig_b_18;
 pub mod fig_b_20;
 pub mod outcome;
 pub mod pfgmpp_phases;
+pub mod prop_6_3;
 pub mod prop_6_4;
 pub mod prop_6_5;
 pub mod restart_model;
@@ -22,6 +24,9 @@ pub mod solver_identities;
 pub mod stf_theorem1;
 pub mod stf_variance;
 pub mod table_5_1;
+pub mod table_a_1;
+pub mod table_b_16;
+pub mod thm_6_5;
 pub mod thm_8_limit;
 
 pub use outcome::{Outcome, Quantity};
@@ -73,9 +78,14 @@ pub fn runners() -> Vec<(&'static str, &'static dyn Experiment)> {
         ("iid-coverage-curve", &fig_b_18::FigB18),
         ("iid-expected-modes", &prop_6_4::Prop64),
         ("coupon-collector", &prop_6_5::Prop65),
+        ("pg-marginal-toy", &table_a_1::TableA1),
+        ("pg-feynman-kac", &thm_6_5::Thm65),
+        ("pg-rotation-invariance", &prop_6_3::Prop63),
         ("pfgmpp-gaussian-limit", &thm_8_limit::Thm8Limit),
         ("pfgmpp-posterior-phase", &pfgmpp_phases::Fig83),
         ("pfgmpp-field-and-radius", &pfgmpp_phases::Fig84),
+        ("pfgm-anchor-nfe", &table_b_16::TableB16),
+        ("pfgm-disk-collapse", &fig_7_2::Fig72),
     ]
 }
 

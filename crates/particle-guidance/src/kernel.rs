@@ -1,7 +1,7 @@
 //! The kernel of a fixed potential log Φ = −(α/2) Σᵢⱼ k(xᵢ, xⱼ) (Eq. 6.4) and the repulsion it exerts
 //! on one set of particles.
 
-use crate::{radial, rbf, Bandwidth};
+use crate::{modulus, radial, rbf, Bandwidth};
 
 /// How the radial kernel's angular force moves a particle.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -25,6 +25,9 @@ pub enum Kernel {
         /// How the angular force is applied.
         apply: Angular,
     },
+    /// k = exp(−(‖xᵢ‖ − ‖xⱼ‖)²/h) on the distances from the origin: invariant under rotating any
+    /// one particle (the condition of Prop. 3); it repels radii only.
+    Modulus(Bandwidth),
 }
 
 /// The repulsion −∇ Σⱼ k(xᵢ, xⱼ) on every particle of one or more sets, in the coordinates it acts in.
@@ -54,6 +57,11 @@ impl Kernel {
                     Angular::Rotation => Repulsion::Rotation(force),
                     Angular::Gradient => Repulsion::Displacement(radial::cartesian(set, dim, &force)),
                 }
+            }
+            Kernel::Modulus(bw) => {
+                let rho = modulus::moduli(set, dim);
+                let h = bw.per_particle(&modulus::squared_distances(&rho), n, sigma);
+                Repulsion::Displacement(modulus::repulsion(set, dim, &rho, &h))
             }
         }
     }

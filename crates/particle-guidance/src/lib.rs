@@ -3,7 +3,7 @@
 //! A set x₁…xₙ follows the reverse diffusion with the extra drift −α(σ) ∇_{xᵢ} Σⱼ k(xᵢ, xⱼ)
 //! (the gradient of log Φ = −(α/2) Σᵢⱼ k), in the EDM/VE convention σ(t) = t of the samplers
 //! crate and on the shared [`diffusion::Denoiser`] trait. Kernels: the Euclidean RBF ([`rbf`])
-//! and the RBF on angles about the origin ([`radial`]), with the bandwidths of [`bandwidth`]
+//! the RBF on angles about the origin ([`radial`]) and on distances from it ([`modulus`]), with the bandwidths of [`bandwidth`]
 //! (the notebook's h ∝ σ, and the median heuristic as the paper prints it and as the authors'
 //! code computes it). [`Scheme`] holds the two discretisations: Euler–Maruyama in σ (the
 //! samplers crate's, SDE and probability-flow ODE) and in σ² (the authors' synthetic notebook).
@@ -13,6 +13,7 @@ pub mod bandwidth;
 pub mod coverage;
 pub mod guidance;
 pub mod kernel;
+pub mod modulus;
 pub mod radial;
 pub mod rbf;
 pub mod sampler;
