@@ -7,7 +7,7 @@
 //! (the notebook's h ∝ σ, and the median heuristic as the paper prints it and as the authors'
 //! code computes it). [`Scheme`] holds the two discretisations: Euler–Maruyama in σ (the
 //! samplers crate's, SDE and probability-flow ODE) and in σ² (the authors' synthetic notebook).
-//! [`coverage`] holds the combinatorics of Props. 4–5 (App. A.3.6) and the mode count of Fig. B.20.
+//! [`svgd`] is the SVGD baseline of Eq. 6.2. [`coverage`] holds the combinatorics of Props. 4–5 (App. A.3.6) and the mode count of Fig. B.20.
 
 pub mod bandwidth;
 pub mod coverage;
@@ -19,6 +19,7 @@ pub mod rbf;
 pub mod sampler;
 pub mod schedule;
 pub mod scheme;
+pub mod svgd;
 
 pub use bandwidth::Bandwidth;
 pub use guidance::ParticleGuidance;
@@ -26,3 +27,4 @@ pub use kernel::{Angular, Kernel, Repulsion};
 pub use sampler::sample_pg;
 pub use schedule::geometric_variance_grid;
 pub use scheme::Scheme;
+pub use svgd::{svgd, svgd_direction};
