@@ -8,6 +8,7 @@ use crate::{CellDone, Experiment, Outcome, Quantity, Run};
 use anyhow::{anyhow, bail, Result};
 use artifacts::{Column, Table, Tables};
 use diffusion::Denoiser;
+use figures::{Figure, Panel, Series, Style};
 use registry::Params;
 use samplers::edm_sde::{sample_edm_sde, Churn};
 use samplers::grid::edm_default;
@@ -126,6 +127,7 @@ impl Experiment for Table51 {
             out.quantities.push(Quantity::mc(format!("{name}.w1"), e_w.mean, e_w.se));
             out.quantities.push(Quantity::mc(format!("{name}.mmd2"), e_m.mean, e_m.se));
         }
+        out.figures.push((String::new(), figure(&names, &nfes, &wm, &ws, &mm, &paper_fid)));
         summary = summary
             .str("row", names)
             .f64("nfe", nfes)
@@ -155,5 +157,57 @@ impl Experiment for Table51 {
         ));
         out.tables = vec![("rows".into(), summary), ("per_seed".into(), t.clone())];
         Ok(out)
+    }
+}
+
+/// W1 and MMD² of each row against its NFE, one series per sampler, with ±1 s.d. over the seeds
+/// drawn as dashed pairs, and the paper's CIFAR-10 FID in a panel of its own (never compared).
+fn figure(names: &[String], nfe: &[f64], w1: &[f64], w1_sd: &[f64], mmd: &[f64], fid: &[f64]) -> Figure {
+    let families = [("ode-heun", "ODE (Heun)"), ("improved-sde", "Improved SDE"), ("restart", "Restart")];
+    let pick = |prefix: &str, v: &[f64]| -> Vec<(f64, f64)> {
+        let mut p: Vec<(f64, f64)> = names
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| n.starts_with(prefix))
+            .map(|(i, _)| (nfe[i], v[i]))
+            .collect();
+        p.sort_by(|a, b| a.0.total_cmp(&b.0));
+        p
+    };
+    let panel = |title: &str, y_label: &str, v: &[f64], spread: Option<&[f64]>| {
+        let mut series = vec![];
+        for (c, (prefix, label)) in families.iter().enumerate() {
+            series.push(Series {
+                label: label.to_string(),
+                points: pick(prefix, v),
+                style: Style::LineMarkers,
+                color: c,
+            });
+            if let Some(sd) = spread {
+                let hi: Vec<f64> = v.iter().zip(sd).map(|(a, b)| a + b).collect();
+                series.push(Series {
+                    label: format!("{label} + 1 s.d."),
+                    points: pick(prefix, &hi),
+                    style: Style::Dashed,
+                    color: c,
+                });
+            }
+        }
+        Panel {
+            title: title.into(),
+            x_label: "NFE".into(),
+            y_label: y_label.into(),
+            series,
+            ..Default::default()
+        }
+    };
+    Figure {
+        title: "Table 5.1 small analog: the thesis's rows on the 20-D model (paper's CIFAR-10 FID on the right)".into(),
+        columns: 3,
+        panels: vec![
+            panel("W1 to the 2000 data points (mean over seeds)", "W1", w1, Some(w1_sd)),
+            panel("MMD² (PFGM++ kernel)", "MMD²", mmd, None),
+            panel("paper: FID on CIFAR-10 (EDM-VP)", "FID", fid, None),
+        ],
     }
 }

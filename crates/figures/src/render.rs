@@ -35,7 +35,8 @@ fn color(i: usize) -> RGBColor {
     RGBColor(r, g, b)
 }
 
-/// Tick labels: plain for moderate magnitudes, scientific with one digit otherwise.
+/// Tick labels: plain for moderate magnitudes with four significant digits (so that ticks 0.0015
+/// and 0.0016 stay apart), scientific with one digit otherwise.
 fn tick(v: &f64) -> String {
     let a = v.abs();
     if a == 0.0 {
@@ -43,8 +44,13 @@ fn tick(v: &f64) -> String {
     } else if !(1e-3..1e4).contains(&a) {
         format!("{v:.0e}")
     } else {
-        let s = format!("{v:.3}");
-        s.trim_end_matches('0').trim_end_matches('.').to_string()
+        let decimals = (3 - a.log10().floor() as i32).clamp(0, 8) as usize;
+        let s = format!("{v:.decimals$}");
+        if s.contains('.') {
+            s.trim_end_matches('0').trim_end_matches('.').to_string()
+        } else {
+            s
+        }
     }
 }
 
@@ -196,6 +202,17 @@ pub fn write_figure(fig: &Figure, stem: &Path) -> Result<Vec<std::path::PathBuf>
 mod tests {
     use super::*;
     use crate::spec::Series;
+
+    #[test]
+    fn tick_labels_keep_four_significant_digits() {
+        assert_eq!(tick(&0.0016), "0.0016");
+        assert_eq!(tick(&0.00155), "0.00155");
+        assert_eq!(tick(&0.5), "0.5");
+        assert_eq!(tick(&12.5), "12.5");
+        assert_eq!(tick(&2000.0), "2000");
+        assert_eq!(tick(&1e-5), "1e-5");
+        assert_eq!(tick(&-0.25), "-0.25");
+    }
 
     #[test]
     fn renders_text_and_log_axes_without_fontconfig() {
