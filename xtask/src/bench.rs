@@ -5,7 +5,7 @@ use anyhow::Result;
 use diffusion::Denoiser;
 use exact_denoisers::PointSet;
 use samplers::grid::edm_default;
-use samplers::restart::{Interval, MainSolver, Restart};
+use samplers::spec::SamplerSpec;
 use samplers::{euler_maruyama::sample_euler_maruyama, heun::sample_heun, Particles};
 use seeding::Stream;
 use std::time::Instant;
@@ -43,19 +43,7 @@ pub fn bench() -> Result<()> {
         n,
         time(3, || run(&|d, p| sample_heun(d, p, &grid)))?,
     );
-    let restart = Restart {
-        main_grid: grid.clone(),
-        intervals: vec![Interval {
-            n_restart: 3,
-            k: 2,
-            t_min: 0.14,
-            t_max: 0.30,
-        }],
-        main: MainSolver::Heun,
-        s_noise: 1.0,
-        gamma: 0.0,
-        rho: 7.0,
-    };
+    let restart = SamplerSpec::parse("restart 18 3 2 0.14 0.30")?;
     report(
         "Restart {18; 3, 2, 0.14, 0.30} (NFE 43), target < 0.5 s",
         n,

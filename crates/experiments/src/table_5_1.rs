@@ -7,25 +7,22 @@
 use crate::{CellDone, Experiment, Outcome, Quantity, Run};
 use anyhow::{anyhow, bail, Result};
 use artifacts::{Column, Table, Tables};
-use diffusion::Denoiser;
 use figures::{Figure, Panel, Series, Style};
 use registry::Params;
-use samplers::edm_sde::{sample_edm_sde, Churn};
-use samplers::grid::edm_default;
-use samplers::heun::sample_heun;
-use samplers::restart::{Interval, MainSolver, Restart};
+use samplers::spec::{SamplerSpec, SIGMA_MAX};
 use samplers::Particles;
 
 /// The runner `table-5-1`.
 pub struct Table51;
 
-/// (row, sampler, main-grid steps N, paper NFE, paper FID).
-const ROWS: [(&str, &str, usize, f64, f64); 5] = [
-    ("ode-heun-63", "heun", 32, 63.0, 1.97),
-    ("ode-heun-35", "heun", 18, 35.0, 1.97),
-    ("improved-sde-63", "sde", 32, 63.0, 2.27),
-    ("improved-sde-35", "sde", 18, 35.0, 2.45),
-    ("restart-43", "restart", 18, 43.0, 1.90),
+/// (row, sampler spec — `{churn}` stands for the declared S_churn S_tmin S_tmax S_noise —,
+/// paper NFE, paper FID).
+const ROWS: [(&str, &str, f64, f64); 5] = [
+    ("ode-heun-63", "heun 32", 63.0, 1.97),
+    ("ode-heun-35", "heun 18", 35.0, 1.97),
+    ("improved-sde-63", "edm-sde 32 {churn}", 63.0, 2.27),
+    ("improved-sde-35", "edm-sde 18 {churn}", 35.0, 2.45),
+    ("restart-43", "restart 18 3 2 0.14 0.30", 43.0, 1.90),
 ];
 
 fn seeds(p: &Params) -> Result<usize> {
@@ -36,27 +33,14 @@ fn seeds(p: &Params) -> Result<usize> {
     Ok(s)
 }
 
-fn sample(den: &dyn Denoiser, row: usize, churn: &Churn, p: &mut Particles) -> Result<()> {
-    let (_, kind, n, _, _) = ROWS[row];
-    let grid = edm_default(n);
-    match kind {
-        "heun" => sample_heun(den, p, &grid),
-        "sde" => sample_edm_sde(den, p, &grid, churn),
-        _ => Restart {
-            main_grid: grid,
-            intervals: vec![Interval {
-                n_restart: 3,
-                k: 2,
-                t_min: 0.14,
-                t_max: 0.30,
-            }],
-            main: MainSolver::Heun,
-            s_noise: 1.0,
-            gamma: 0.0,
-            rho: 7.0,
-        }
-        .sample(den, p),
-    }
+/// The sampler of each row, with the Improved SDE's churn settings from the parameters.
+fn specs(p: &Params) -> Result<Vec<SamplerSpec>> {
+    let churn = ["s_churn", "s_tmin", "s_tmax", "s_noise"]
+        .iter()
+        .map(|k| p.f64(k).map(|v| v.to_string()))
+        .collect::<Result<Vec<_>>>()?
+        .join(" ");
+    ROWS.iter().map(|r| SamplerSpec::parse(&r.1.replace("{churn}", &churn))).collect()
 }
 
 impl Experiment for Table51 {
@@ -70,17 +54,12 @@ impl Experiment for Table51 {
         let s = seeds(p)?;
         let data = crate::restart_model::data(p)?;
         let model = crate::restart_model::trained(run, &data)?;
-        let churn = Churn {
-            s_churn: p.f64("s_churn")?,
-            s_tmin: p.f64("s_tmin")?,
-            s_tmax: p.f64("s_tmax")?,
-            s_noise: p.f64("s_noise")?,
-        };
+        let specs = specs(p)?;
         let kernel = metrics::GaussianMixtureKernel::pfgmpp(&data, &data, 20);
         for &c in cells {
             let (row, seed) = (c / s, c % s);
-            let mut particles = Particles::from_prior(data.len() / 20, 20, 80.0, run.stream.child(seed as u64));
-            sample(&model, row, &churn, &mut particles)?;
+            let mut particles = Particles::from_prior(data.len() / 20, 20, SIGMA_MAX, run.stream.child(seed as u64));
+            specs[row].sample(&model, &mut particles)?;
             let w1 = metrics::w1_exact(&particles.x, &data, 20).distance;
             let mmd = metrics::mmd_squared(&particles.x, &data, 20, &kernel).biased;
             let t = Table::new()
@@ -113,7 +92,7 @@ impl Experiment for Table51 {
         let (mut names, mut nfes, mut paper_nfe, mut paper_fid, mut wm, mut ws, mut mm, mut ms) =
             (vec![], vec![], vec![], vec![], vec![], vec![], vec![], vec![]);
         let mut out = Outcome::default();
-        for (name, _, _, pn, pf) in ROWS {
+        for (name, _, pn, pf) in ROWS {
             let (e_w, e_m) = (stats(name, &w1), stats(name, &mmd));
             names.push(name.to_string());
             nfes.push(stats(name, &nfe).mean);
