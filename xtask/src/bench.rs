@@ -1,5 +1,6 @@
 //! `cargo xtask bench`: throughput of the samplers on the exact score of the thesis's 2000-point
-//! 20-D set (§5.4.1), and the wall time of an exact 2000 × 2000 W1. Timings live here, not in tests.
+//! 20-D set (§5.4.1), the wall time of an exact 2000 × 2000 W1, and the cost of particle
+//! guidance's pairwise potential (O(n²d) per step) and of one fig-b.20 cell. Timings live here, not in tests.
 
 use anyhow::Result;
 use diffusion::Denoiser;
@@ -26,8 +27,21 @@ fn report(name: &str, samples: usize, (secs, nfe): (f64, usize)) {
     println!("{name:<58} {secs:>8.3} s  NFE {nfe:>4}  {:>12.3e} samples·NFE/s", (samples * nfe) as f64 / secs);
 }
 
-/// Runs the benchmarks and prints one line each.
-pub fn bench() -> Result<()> {
+/// Runs the benchmarks (all, or the group named by `only`) and prints one line each.
+pub fn bench(only: Option<&str>) -> Result<()> {
+    match only {
+        None => {
+            samplers_bench()?;
+            particle_guidance_bench()
+        }
+        Some("samplers") => samplers_bench(),
+        Some("particle-guidance") => particle_guidance_bench(),
+        Some(other) => anyhow::bail!("unknown benchmark group `{other}`: the groups are `samplers` and `particle-guidance`"),
+    }
+}
+
+/// Sampler throughput on the exact and the MLP score, and exact W1.
+fn samplers_bench() -> Result<()> {
     let n = 2000;
     let data = PointSet::new(20, datasets::restart_mixture_20d(n, 0));
     println!("{} rayon threads", rayon::current_num_threads());
@@ -89,5 +103,65 @@ pub fn bench() -> Result<()> {
         Ok(0)
     })?;
     println!("{:<58} {secs:>8.3} s  (W1 = {w1:.4})", "  the same, samples off the data (data + 0.3·noise)");
+    Ok(())
+}
+
+/// The pairwise RBF repulsion of one set of n particles (O(n²d)) for n up to 256, and one cell of
+/// fig-b.20 (100 sets of 10 particles, 200 steps) split into its denoiser and its repulsion.
+fn particle_guidance_bench() -> Result<()> {
+    use particle_guidance::{geometric_variance_grid, sample_pg, Angular, Bandwidth, Kernel, ParticleGuidance, Scheme};
+    for dim in [2, 64] {
+        for n in [8, 32, 128, 256] {
+            let set = seeding::normals(&mut Stream::new(3).rng(), n * dim);
+            let reps = (2_000_000 / (n * n * dim)).max(1);
+            let kernel = Kernel::Rbf(Bandwidth::MedianPaper);
+            let (secs, _) = time(3, || {
+                for _ in 0..reps {
+                    std::hint::black_box(kernel.repulsion(std::hint::black_box(&set), dim, 1.0));
+                }
+                Ok(0)
+            })?;
+            let per = secs / reps as f64;
+            println!(
+                "{:<58} {:>8.3} µs  {:>6.2} ns per pair·dim",
+                format!("RBF repulsion + median bandwidth, n = {n}, d = {dim}"),
+                per * 1e6,
+                per * 1e9 / (n * n * dim) as f64
+            );
+        }
+    }
+    let k = 10;
+    let ring = exact_denoisers::GaussianMixture::new(
+        2,
+        vec![1.0; k],
+        (0..k)
+            .flat_map(|j| {
+                let a = std::f64::consts::TAU * j as f64 / k as f64;
+                [a.cos(), a.sin()]
+            })
+            .collect(),
+        vec![0.005; k],
+    );
+    let grid = geometric_variance_grid(1e-3, 1.0, 200);
+    let radial = Kernel::Radial {
+        bandwidth: Bandwidth::Sigma {
+            scale: std::f64::consts::PI,
+            power: 1.0,
+        },
+        apply: Angular::Rotation,
+    };
+    let euclid = Kernel::Rbf(Bandwidth::Sigma { scale: 1.0, power: 1.0 });
+    for (name, kernel, alpha) in [("no guidance", euclid, 0.0), ("Euclidean RBF", euclid, 1.0), ("radial", radial, 1.0)] {
+        let pg = ParticleGuidance::constant(kernel, alpha, 10);
+        report(
+            &format!("fig-b.20 cell (1000 particles, 200 steps), {name}"),
+            1000,
+            time(3, || {
+                let mut p = Particles::from_prior(1000, 2, 1.0, Stream::new(4));
+                sample_pg(&ring, &mut p, &grid, &pg, Scheme::notebook(0.1))?;
+                Ok(p.nfe)
+            })?,
+        );
+    }
     Ok(())
 }

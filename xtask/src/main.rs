@@ -62,7 +62,11 @@ enum Command {
     /// Fetch and verify the datasets under datasets/.
     Datasets,
     /// Time the samplers and metrics (numbers for the notes; not part of the tests).
-    Bench,
+    Bench {
+        /// Only the group of benchmarks with this name: `samplers` or `particle-guidance`.
+        #[arg(long)]
+        only: Option<String>,
+    },
 }
 
 fn main() {
@@ -152,7 +156,7 @@ fn run(cli: Cli) -> Result<()> {
             println!("wrote {}", p.display());
             Ok(())
         }
-        Command::Bench => xtask::bench::bench(),
+        Command::Bench { only } => xtask::bench::bench(only.as_deref()),
         Command::Datasets => {
             let root = datasets::root();
             for f in datasets::fetch::ALL {

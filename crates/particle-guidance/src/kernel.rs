@@ -51,7 +51,11 @@ impl Kernel {
             }
             Kernel::Radial { bandwidth, apply } => {
                 let theta = radial::angles(set, dim);
-                let h = bandwidth.per_particle(&radial::squared_distances(&theta), n, sigma);
+                // The angle matrix costs as much as the force itself: build it only for a median rule.
+                let h = match bandwidth {
+                    Bandwidth::Fixed(_) | Bandwidth::Sigma { .. } => bandwidth.per_particle(&vec![0.0; n * n], n, sigma),
+                    Bandwidth::MedianPaper | Bandwidth::MedianCode => bandwidth.per_particle(&radial::squared_distances(&theta), n, sigma),
+                };
                 let force = radial::angular_repulsion(&theta, &h);
                 match apply {
                     Angular::Rotation => Repulsion::Rotation(force),

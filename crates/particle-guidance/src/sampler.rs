@@ -39,10 +39,10 @@ pub fn sample_pg(den: &dyn Denoiser, p: &mut Particles, grid: &[f64], pg: &Parti
                     .zip(x.par_chunks(dim))
                     .zip(omega.par_iter())
                     .for_each(|((new, old), om)| {
-                        let mut rotated = old.to_vec();
-                        crate::radial::rotate(&mut rotated, c * alpha * om);
-                        for ((n, o), r) in new.iter_mut().zip(old).zip(&rotated) {
-                            *n += r - o;
+                        // Only the first two coordinates turn; the others add o − o as the full rotated point would.
+                        let turned = crate::radial::rotated(old, c * alpha * om);
+                        for (k, (n, o)) in new.iter_mut().zip(old).enumerate() {
+                            *n += turned.get(k).unwrap_or(o) - o;
                         }
                     });
             }

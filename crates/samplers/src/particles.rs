@@ -48,10 +48,13 @@ impl Particles {
     /// x ← x + scale·ε, ε ~ N(0, I), each row from its own stream.
     pub fn add_noise(&mut self, scale: f64) {
         let dim = self.dim;
-        self.x.par_chunks_mut(dim).zip(self.rngs.par_iter_mut()).for_each(|(row, rng)| {
-            let z = seeding::normals(rng, dim);
-            row.iter_mut().zip(&z).for_each(|(x, z)| *x += scale * z);
-        });
+        self.x.par_chunks_mut(dim).zip(self.rngs.par_iter_mut()).for_each_init(
+            || vec![0.0; dim],
+            |z, (row, rng)| {
+                seeding::fill_normal(rng, z);
+                row.iter_mut().zip(z.iter()).for_each(|(x, z)| *x += scale * z);
+            },
+        );
     }
 
     /// D(x; σ) for the whole batch, counting one NFE.
