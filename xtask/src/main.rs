@@ -61,6 +61,8 @@ enum Command {
     Report,
     /// Fetch and verify the datasets under datasets/.
     Datasets,
+    /// Train the FD-digits classifier by its recipe and write its weights and record under datasets/.
+    TrainFdClassifier,
     /// Time the samplers and metrics (numbers for the notes; not part of the tests).
     Bench {
         /// Only the group of benchmarks with this name: `samplers` or `particle-guidance`.
@@ -154,6 +156,17 @@ fn run(cli: Cli) -> Result<()> {
         Command::Report => {
             let p = xtask::report::report(&layout)?;
             println!("wrote {}", p.display());
+            Ok(())
+        }
+        Command::TrainFdClassifier => {
+            let rec = digit_features::committed::write(&datasets::root())?;
+            println!(
+                "wrote {} (sha256 {}) and its record; held-out accuracy {:.4} on {} digits",
+                digit_features::committed::weights_path(&datasets::root()).display(),
+                rec.sha256,
+                rec.held_out_accuracy,
+                rec.held_out
+            );
             Ok(())
         }
         Command::Bench { only } => xtask::bench::bench(only.as_deref()),

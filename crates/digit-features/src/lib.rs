@@ -5,6 +5,7 @@
 //! comparable with one another and not with the papers' FID columns.
 
 pub mod classifier;
+pub mod committed;
 
 pub use classifier::{Classifier, TrainConfig};
 
