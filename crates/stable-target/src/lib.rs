@@ -14,6 +14,8 @@ pub mod quadrature;
 pub mod span;
 pub mod summary;
 pub mod theorem1;
+pub mod training_target;
 pub mod two_gaussians;
 
 pub use summary::{PerXtilde, TPoint};
+pub use training_target::StfTarget;

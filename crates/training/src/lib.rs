@@ -48,6 +48,7 @@ pub mod loss;
 pub mod loss_log;
 pub mod mlp;
 pub mod precond;
+pub mod stf;
 pub mod trainer;
 
 pub use checkpoint::RunConfig;
@@ -56,4 +57,5 @@ pub use loss::{TargetBatch, TargetFn};
 pub use loss_log::{LossLog, LossPoint};
 pub use mlp::{Mlp, MlpConfig};
 pub use precond::EdmPrecond;
+pub use stf::stf_target;
 pub use trainer::{train, TrainConfig, TrainOptions, Trained, Trainer};
