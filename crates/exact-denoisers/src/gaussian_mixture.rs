@@ -95,6 +95,35 @@ impl GaussianMixture {
         }
     }
 
+    /// The Jacobian ∇ₓ∇ₓ log p_σ(x) of the score, row-major dim × dim: with responsibilities r_k,
+    /// v_k = s_k² + σ² and component scores s_k = (μ_k − x)/v_k, it is
+    /// −Σ r_k I/v_k + Σ r_k s_k s_kᵀ − s̄ s̄ᵀ (s̄ = Σ r_k s_k): each component's −I/v_k plus the
+    /// posterior covariance of the component scores.
+    pub fn score_jacobian(&self, x: &[f64], sigma: f64) -> Vec<f64> {
+        let d = self.dim;
+        let mut r = self.log_joint(x, sigma);
+        softmax_in_place(&mut r);
+        let mut jac = vec![0.0; d * d];
+        let mut mean_score = vec![0.0; d];
+        for (k, &rk) in r.iter().enumerate().filter(|(_, &rk)| rk > 0.0) {
+            let v = self.variances[k] + sigma * sigma;
+            let sk: Vec<f64> = self.mean(k).iter().zip(x).map(|(m, xi)| (m - xi) / v).collect();
+            for i in 0..d {
+                jac[i * d + i] -= rk / v;
+                for j in 0..d {
+                    jac[i * d + j] += rk * sk[i] * sk[j];
+                }
+                mean_score[i] += rk * sk[i];
+            }
+        }
+        for i in 0..d {
+            for j in 0..d {
+                jac[i * d + j] -= mean_score[i] * mean_score[j];
+            }
+        }
+        jac
+    }
+
     /// The mixture mean Σ π_k μ_k.
     pub fn overall_mean(&self) -> Vec<f64> {
         let mut m = vec![0.0; self.dim];
@@ -214,6 +243,35 @@ mod tests {
                 let expected = g.posterior(xi, sigma).overall_mean();
                 assert_eq!(o[0].to_bits(), expected[0].to_bits(), "σ = {sigma}");
                 assert_eq!(o[1].to_bits(), expected[1].to_bits(), "σ = {sigma}");
+            }
+        }
+    }
+
+    #[test]
+    fn score_jacobian_matches_finite_differences_of_the_score() {
+        let g = GaussianMixture::new(2, vec![0.3, 0.5, 0.2], vec![1.0, 0.0, -1.0, 0.5, 0.2, -1.5], vec![0.04, 0.25, 0.1]);
+        for &sigma in &[0.05, 0.4, 1.0, 3.0] {
+            for x in [[0.3, -0.2], [0.0, 0.25], [-2.0, 1.0]] {
+                let jac = g.score_jacobian(&x, sigma);
+                let h = 1e-6;
+                for j in 0..2 {
+                    let (mut a, mut b) = (x, x);
+                    a[j] += h;
+                    b[j] -= h;
+                    let (mut sa, mut sb) = ([0.0; 2], [0.0; 2]);
+                    g.score(&a, sigma, &mut sa).unwrap();
+                    g.score(&b, sigma, &mut sb).unwrap();
+                    for i in 0..2 {
+                        let fd = (sa[i] - sb[i]) / (2.0 * h);
+                        assert!(
+                            (jac[i * 2 + j] - fd).abs() < 1e-5 * (1.0 + fd.abs()),
+                            "σ {sigma}, x {x:?}, ({i},{j}): {} vs {fd}",
+                            jac[i * 2 + j]
+                        );
+                    }
+                }
+                // A Hessian of a log-density is symmetric.
+                assert!((jac[1] - jac[2]).abs() < 1e-12 * (1.0 + jac[1].abs()));
             }
         }
     }

@@ -7,6 +7,7 @@
 //! a line in [`runners`] and a declaration in `experiments/`; the runner does not change.
 
 pub mod coverage_mc;
+pub mod fig_4_4;
 pub mod fig_5_2;
 pub mod fig_7_2;
 pub mod fig_b_18;
@@ -86,6 +87,7 @@ pub fn runners() -> Vec<(&'static str, &'static dyn Experiment)> {
         ("pfgmpp-field-and-radius", &pfgmpp_phases::Fig84),
         ("pfgm-anchor-nfe", &table_b_16::TableB16),
         ("pfgm-disk-collapse", &fig_7_2::Fig72),
+        ("disco-oracle-geometry", &fig_4_4::Fig44),
     ]
 }
 

@@ -59,6 +59,24 @@ pub fn w1_exact(x: &[f64], y: &[f64], dim: usize) -> W1Matching {
     }
 }
 
+/// Exact W2 between the rows of `x` and of `y` (equal sizes): the square root of the minimal mean
+/// squared Euclidean distance over perfect matchings (the same Birkhoff argument as for W1).
+pub fn w2_exact(x: &[f64], y: &[f64], dim: usize) -> f64 {
+    let n = point_count(x, dim);
+    assert_eq!(n, point_count(y, dim), "exact W2 by assignment needs point sets of equal size");
+    if n == 0 {
+        return 0.0;
+    }
+    let mut cost = vec![0.0; n * n];
+    cost.par_chunks_mut(n).zip(x.par_chunks(dim)).for_each(|(row, xi)| {
+        for (c, yj) in row.iter_mut().zip(y.chunks(dim)) {
+            *c = squared_distance(xi, yj);
+        }
+    });
+    let assignment = min_cost_assignment(&cost, n);
+    (assignment.iter().enumerate().map(|(i, &j)| cost[i * n + j]).sum::<f64>() / n as f64).sqrt()
+}
+
 /// A minimum-cost perfect assignment for the square `n × n` row-major cost matrix `cost`:
 /// `result[i]` is the column given to row `i`, and Σ_i cost\[i, result\[i\]\] is minimal.
 ///
@@ -228,6 +246,19 @@ impl<'a> Solver<'a> {
 mod tests {
     use super::*;
     use rand::Rng;
+
+    #[test]
+    fn w2_in_one_dimension_is_the_sorted_matching_and_a_shift_costs_its_length() {
+        let mut rng = seeding::Stream::new(11).rng();
+        let a: Vec<f64> = (0..200).map(|_| rng.random::<f64>() * 3.0).collect();
+        let b: Vec<f64> = (0..200).map(|_| rng.random::<f64>().powi(2) * 2.0 - 0.5).collect();
+        let sorted = crate::w2_squared_1d(&a, &b).sqrt();
+        assert!((w2_exact(&a, &b, 1) - sorted).abs() < 1e-12, "{} vs {sorted}", w2_exact(&a, &b, 1));
+        // A translate of a 2-D set: the identity matching is optimal, W2 = ‖shift‖.
+        let x: Vec<f64> = (0..100).map(|_| rng.random::<f64>()).collect();
+        let y: Vec<f64> = x.chunks(2).flat_map(|p| [p[0] + 0.3, p[1] - 0.4]).collect();
+        assert!((w2_exact(&x, &y, 2) - 0.5).abs() < 1e-12);
+    }
 
     fn assignment_cost(cost: &[f64], n: usize, assignment: &[usize]) -> f64 {
         assignment.iter().enumerate().map(|(i, &j)| cost[i * n + j]).sum()

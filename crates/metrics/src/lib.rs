@@ -9,7 +9,7 @@ pub mod frechet;
 pub mod mmd;
 pub mod sliced;
 
-pub use assignment::{min_cost_assignment, w1_exact, W1Matching};
+pub use assignment::{min_cost_assignment, w1_exact, w2_exact, W1Matching};
 pub use frechet::{frechet_distance, GaussianMoments};
 pub use mmd::{mmd_squared, GaussianMixtureKernel, MmdSquared};
 pub use sliced::{sliced_w2, sliced_w2_along, w2_squared_1d};
