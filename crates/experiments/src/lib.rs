@@ -20,6 +20,8 @@ pub mod restart_model;
 pub mod restart_nfe;
 pub mod restart_sweeps;
 pub mod restart_theory;
+pub mod rsd_fig_9;
+pub mod rsd_tables_2_6;
 pub mod solver_identities;
 pub mod stf_theorem1;
 pub mod stf_variance;
@@ -86,6 +88,8 @@ pub fn runners() -> Vec<(&'static str, &'static dyn Experiment)> {
         ("pfgmpp-field-and-radius", &pfgmpp_phases::Fig84),
         ("pfgm-anchor-nfe", &table_b_16::TableB16),
         ("pfgm-disk-collapse", &fig_7_2::Fig72),
+        ("rsd-bimodal-collapse", &rsd_fig_9::RsdFig9),
+        ("rsd-vsd-tradeoff", &rsd_tables_2_6::RsdTables26),
     ]
 }
 
