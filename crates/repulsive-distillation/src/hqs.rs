@@ -236,4 +236,45 @@ mod tests {
             assert!((avg[k] - want[k]).abs() < 0.03, "coordinate {k}: {} vs {}", avg[k], want[k]);
         }
     }
+
+    #[test]
+    fn matched_weights_give_the_exact_posterior_mean() {
+        // Same model as above, the Bayes posterior of y = x₁ + v, v ~ N(0, σ_v²), prior N(μ, s²I):
+        // E[x₁ | y] = (y + (σ_v²/s²)μ₁)/(1 + σ_v²/s²), E[x₂ | y] = μ₂. Eliminating z from the two
+        // stationarity equations gives x₁ = (y + κμ₁)/(1 + κ) with κ = (ρ/2)·p/(1 + p), p = (λ/ρ)σ̃c,
+        // so λ chosen to make κ = σ_v²/s² must land on the posterior mean.
+        let (mu, s2, noise_var, y) = ([0.5, -1.0], 0.8, 0.3, 1.2);
+        let prior = GaussianMixture::new(2, vec![1.0], mu.to_vec(), vec![s2]);
+        let problem = LinearProblem {
+            a: vec![1.0, 0.0],
+            decoder: vec![1.0, 0.0, 0.0, 1.0],
+            y: vec![y],
+            dim_x: 2,
+            dim_z: 2,
+        };
+        let schedule = Ddpm::stable_diffusion(1000);
+        let t = 300;
+        let sigma = schedule.sigma(t);
+        let rho = 2.0;
+        let kappa = noise_var / s2;
+        let p = 2.0 * kappa / rho / (1.0 - 2.0 * kappa / rho);
+        let lambda = p * rho * (s2 + sigma * sigma) / (sigma * sigma);
+        let hqs = Hqs {
+            lambda,
+            rho,
+            gamma: 0.0,
+            repulsion: Repulsion::code(),
+            adam_x: AdamParams::rsd(0.002),
+            adam_z: AdamParams::rsd(0.002),
+            schedule,
+            timesteps: vec![t; 20000],
+        };
+        let particles = 16;
+        let r = solve(&prior, &problem, &hqs, particles, Stream::new(5), None).unwrap();
+        let posterior_mean = [(y + kappa * mu[0]) / (1.0 + kappa), mu[1]];
+        for (c, want) in posterior_mean.iter().enumerate() {
+            let avg = (0..particles).map(|i| r.x[2 * i + c]).sum::<f64>() / particles as f64;
+            assert!((avg - want).abs() < 0.03, "coordinate {c}: {avg} vs {want}");
+        }
+    }
 }
