@@ -21,6 +21,9 @@ pub mod restart_model;
 pub mod restart_nfe;
 pub mod restart_sweeps;
 pub mod restart_theory;
+pub mod rsd_fig_9;
+pub mod rsd_inverse_toy;
+pub mod rsd_tables_2_6;
 pub mod solver_identities;
 pub mod stf_theorem1;
 pub mod stf_variance;
@@ -88,6 +91,9 @@ pub fn runners() -> Vec<(&'static str, &'static dyn Experiment)> {
         ("pfgm-anchor-nfe", &table_b_16::TableB16),
         ("pfgm-disk-collapse", &fig_7_2::Fig72),
         ("disco-oracle-geometry", &fig_4_4::Fig44),
+        ("rsd-bimodal-collapse", &rsd_fig_9::RsdFig9),
+        ("rsd-vsd-tradeoff", &rsd_tables_2_6::RsdTables26),
+        ("rsd-hqs-posterior", &rsd_inverse_toy::RsdInverseToy),
     ]
 }
 
