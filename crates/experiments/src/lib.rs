@@ -9,8 +9,10 @@
 pub mod coverage_mc;
 pub mod fig_5_2;
 pub mod fig_7_2;
+pub mod fig_7_3;
 pub mod fig_b_18;
 pub mod fig_b_20;
+pub mod genphys_tables;
 pub mod outcome;
 pub mod pfgmpp_phases;
 pub mod prop_6_3;
@@ -26,6 +28,7 @@ pub mod stf_variance;
 pub mod table_5_1;
 pub mod table_a_1;
 pub mod table_b_16;
+pub mod thm_6;
 pub mod thm_6_5;
 pub mod thm_8_limit;
 
@@ -86,6 +89,10 @@ pub fn runners() -> Vec<(&'static str, &'static dyn Experiment)> {
         ("pfgmpp-field-and-radius", &pfgmpp_phases::Fig84),
         ("pfgm-anchor-nfe", &table_b_16::TableB16),
         ("pfgm-disk-collapse", &fig_7_2::Fig72),
+        ("genphys-table-9-1", &genphys_tables::Table91),
+        ("genphys-table-9-2", &genphys_tables::Table92),
+        ("pfgm-forward-hemisphere", &thm_6::Thm6),
+        ("pfgm-norm-spread", &fig_7_3::Fig73),
     ]
 }
 
