@@ -76,16 +76,20 @@ impl Experiment for Fig73 {
                     restrict: if p.bool("restrict_m")? { Some((0.005, 0.7)) } else { None },
                 };
                 let count = p.usize("pfgm_samples_per_chunk")?;
-                let (mut z, mut nm, mut m) = (vec![], vec![], vec![]);
+                let (mut z, mut nm, mut off, mut m) = (vec![], vec![], vec![], vec![]);
                 for i in 0..count {
                     let mut rng = stream.child(i as u64).rng();
                     let x = &xs[rng.random_range(0..xs.len())];
                     let out = cfg.perturb(&mut rng, x);
                     z.push(out.z);
                     nm.push(norm(&out.y));
+                    off.push(out.y.iter().zip(x).map(|(a, b)| (a - b).powi(2)).sum::<f64>().sqrt());
                     m.push(out.m);
                 }
-                done(c, vec![("pfgm".into(), Table::new().f64("z", z).f64("norm", nm).f64("m", m))])?;
+                done(
+                    c,
+                    vec![("pfgm".into(), Table::new().f64("z", z).f64("norm", nm).f64("offset", off).f64("m", m))],
+                )?;
             }
         }
         Ok(())
@@ -152,6 +156,21 @@ impl Experiment for Fig73 {
         let mut ratios = pt.5.clone();
         ratios.sort_by(f64::total_cmp);
         let median_ratio = ratios[ratios.len() / 2];
+        // At z inside the range where neither end of m ∈ [0, M] truncates |ε_z|, (1+τ)^m is
+        // log-uniform, so given z, ε_z keeps its law and ‖y − x‖/z = ‖ε_x‖/|ε_z| follows Prop. 6's
+        // radius law at z_max = 1 (A.68); B.5.1's variant is the same law with N − 1 (spec §7 item 3).
+        let (law_lo, law_hi) = (params.f64("law_z_min")?, params.f64("law_z_max")?);
+        let po = col(pf, "offset")?;
+        let ratio: Vec<f64> = pz.iter().zip(&po).filter(|(z, _)| **z >= law_lo && **z <= law_hi).map(|(z, o)| o / z).collect();
+        if ratio.len() < 2 {
+            bail!("parameters `law_z_min`, `law_z_max`: only {} PFGM samples in [{law_lo}, {law_hi}]", ratio.len());
+        }
+        let dim = params.usize("dim")?;
+        let a68 = pfgm::HemispherePrior::new(dim, 1.0);
+        let b51 = pfgm::HemispherePrior::new(dim - 1, 1.0);
+        let root_n = (ratio.len() as f64).sqrt();
+        let ks_a68 = root_n * metrics::ks_distance(&ratio, |r| a68.radius_cdf(r));
+        let ks_b51 = root_n * metrics::ks_distance(&ratio, |r| b51.radius_cdf(r));
         let mut all = pn.clone();
         all.sort_by(f64::total_cmp);
 
@@ -186,6 +205,9 @@ impl Experiment for Fig73 {
             Quantity::exact("pfgm.min_bin_q95_over_q05", ratios[0]),
             Quantity::exact("pfgm.all_q95_over_q05", quantile(&all, 0.95) / quantile(&all, 0.05)),
             Quantity::exact("pfgm.bins_used", pt.0.len() as f64),
+            Quantity::exact("pfgm.offset_over_z.sqrt_n_ks_to_a68", ks_a68),
+            Quantity::exact("pfgm.offset_over_z.sqrt_n_ks_to_b51", ks_b51),
+            Quantity::exact("pfgm.offset_over_z.samples", ratio.len() as f64),
         ];
         out.notes.push(format!(
             "VE at {} σ values: q95/q05 of the norm at most {ve_ratio:.4}, medians within {:.2e} of √(E‖x‖² + Nσ²) (E‖x‖² = {msq:.1}); \
