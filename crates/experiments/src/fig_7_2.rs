@@ -28,7 +28,7 @@ const CASES: [&str; 3] = [
 ];
 
 /// `count` points uniform on the unit disk, point i from `stream.child(i)`.
-fn uniform_disk(count: usize, stream: Stream) -> Vec<f64> {
+pub(crate) fn uniform_disk(count: usize, stream: Stream) -> Vec<f64> {
     (0..count)
         .flat_map(|i| {
             let mut rng = stream.child(i as u64).rng();

@@ -10,8 +10,10 @@ pub mod coverage_mc;
 pub mod fig_4_4;
 pub mod fig_5_2;
 pub mod fig_7_2;
+pub mod fig_7_3;
 pub mod fig_b_18;
 pub mod fig_b_20;
+pub mod genphys_tables;
 pub mod outcome;
 pub mod pfgmpp_phases;
 pub mod prop_6_3;
@@ -30,6 +32,7 @@ pub mod stf_variance;
 pub mod table_5_1;
 pub mod table_a_1;
 pub mod table_b_16;
+pub mod thm_6;
 pub mod thm_6_5;
 pub mod thm_8_limit;
 
@@ -94,6 +97,10 @@ pub fn runners() -> Vec<(&'static str, &'static dyn Experiment)> {
         ("rsd-bimodal-collapse", &rsd_fig_9::RsdFig9),
         ("rsd-vsd-tradeoff", &rsd_tables_2_6::RsdTables26),
         ("rsd-hqs-posterior", &rsd_inverse_toy::RsdInverseToy),
+        ("genphys-table-9-1", &genphys_tables::Table91),
+        ("genphys-table-9-2", &genphys_tables::Table92),
+        ("pfgm-forward-hemisphere", &thm_6::Thm6),
+        ("pfgm-norm-spread", &fig_7_3::Fig73),
     ]
 }
 

@@ -1,16 +1,18 @@
 //! Statistics and distances used to score experiments: Monte Carlo means with standard errors, rate fits,
-//! and distances between point sets (exact W1 by assignment, sliced W2, MMD², the Fréchet distance of fitted Gaussians).
+//! the Kolmogorov–Smirnov distance to a distribution function, and distances between point sets (exact W1 by assignment, sliced W2, MMD², the Fréchet distance of fitted Gaussians).
 //!
 //! Point sets are row-major `f64` slices with a given dimension: point i is `points[i*dim..(i+1)*dim]`.
 
 pub mod assignment;
 mod euclidean;
 pub mod frechet;
+pub mod ks;
 pub mod mmd;
 pub mod sliced;
 
 pub use assignment::{min_cost_assignment, w1_exact, w2_exact, W1Matching};
 pub use frechet::{frechet_distance, GaussianMoments};
+pub use ks::ks_distance;
 pub use mmd::{mmd_squared, GaussianMixtureKernel, MmdSquared};
 pub use sliced::{sliced_w2, sliced_w2_along, w2_squared_1d};
 
