@@ -24,8 +24,10 @@ pub mod solver_identities;
 pub mod stf_theorem1;
 pub mod stf_variance;
 pub mod table_5_1;
+pub mod table_8_4;
 pub mod table_a_1;
 pub mod table_b_16;
+pub mod table_b_26;
 pub mod thm_6_5;
 pub mod thm_8_limit;
 
@@ -86,6 +88,8 @@ pub fn runners() -> Vec<(&'static str, &'static dyn Experiment)> {
         ("pfgmpp-field-and-radius", &pfgmpp_phases::Fig84),
         ("pfgm-anchor-nfe", &table_b_16::TableB16),
         ("pfgm-disk-collapse", &fig_7_2::Fig72),
+        ("pfgmpp-1000d", &table_b_26::TableB26),
+        ("pfgmpp-1000d-robustness", &table_8_4::Table84),
     ]
 }
 
