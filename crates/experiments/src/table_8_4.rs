@@ -175,11 +175,9 @@ impl Experiment for Table84 {
                     all.insert(0, 0.0);
                 }
                 for &l in &all {
-                    let e = if k == "noise_alpha" && l == 0.0 {
-                        est(d, "baseline", 0.0)
-                    } else {
-                        est(d, k, l)
-                    };
+                    // α = 0 is the unperturbed baseline run.
+                    let (k_used, l_used) = if k == "noise_alpha" && l == 0.0 { ("baseline", 0.0) } else { (k, l) };
+                    let e = est(d, k_used, l_used);
                     let Some(e) = e else { continue };
                     let x = if k == "steps" { 2.0 * l - 1.0 } else { l };
                     xs.push(x);
@@ -187,7 +185,7 @@ impl Experiment for Table84 {
                     sd.push(d_label(d));
                     sk.push(k.to_string());
                     sl.push(l);
-                    sn.push((0..kind.len()).find(|&i| kind[i] == k && level[i] == l).map_or(f64::NAN, |i| nfe[i]));
+                    sn.push((0..kind.len()).find(|&i| kind[i] == k_used && level[i] == l_used).map_or(f64::NAN, |i| nfe[i]));
                     sm.push(e.mean);
                     ss.push(e.se);
                 }
