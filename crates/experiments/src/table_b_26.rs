@@ -333,3 +333,65 @@ fn paper(latent: usize, d: f64) -> Option<f64> {
     let row = [4, 8, 32].iter().position(|&x| x == latent)?;
     Some([[1.75, 0.17, 0.79, 1.82], [0.33, 0.16, 0.43, 1.46], [0.12, 0.01, 0.14, 0.07]][row][col])
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn declared() -> Params {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../experiments");
+        registry::load(&dir, "table-b.26", &[]).unwrap().params()
+    }
+
+    #[test]
+    fn finish_averages_seeds_and_measures_the_sweet_spot() {
+        let p = declared();
+        let (latents, augments, seeds) = sweep(&p).unwrap();
+        assert_eq!(TableB26.cells(&p).unwrap().len(), latents.len() * augments.len() * seeds);
+        // Synthetic MMDs: per (latent, D) a base value, plus 0.1·seed.
+        let base = |l: usize, d: f64| match (l, d_key(d).as_str()) {
+            (4, "100") => 1.0,
+            (4, "1000") => 0.2,
+            (4, "inf") => 0.7,
+            (8, "1000") => 0.9,
+            (32, "10000") => 0.15,
+            _ => 0.5,
+        };
+        let mut mmd = Table::new();
+        let mut scatter = Table::new();
+        for c in 0..latents.len() * augments.len() * seeds {
+            let (li, di, s) = split(c, augments.len(), seeds);
+            let (l, d) = (latents[li], augments[di]);
+            mmd.append(
+                &Table::new()
+                    .f64("latent", vec![l as f64])
+                    .str("D", vec![d_label(d)])
+                    .f64("seed", vec![s as f64])
+                    .f64("mmd", vec![base(l, d) + 0.1 * s as f64])
+                    .f64("final_epoch_loss", vec![1.0]),
+            );
+            if s == 0 {
+                scatter.append(
+                    &Table::new()
+                        .f64("latent", vec![l as f64])
+                        .str("D", vec![d_label(d)])
+                        .f64("x0", vec![0.0])
+                        .f64("x1", vec![0.0]),
+                );
+            }
+        }
+        let out = TableB26.finish(&p, vec![("mmd".into(), mmd), ("scatter".into(), scatter)]).unwrap();
+        let q = |k: &str| out.quantities.iter().find(|q| q.key == k).unwrap_or_else(|| panic!("no {k}")).clone();
+        // Seeds 0…4 add 0, 0.1, …, 0.4: mean +0.2, s.d. √(0.025) = 0.1581, s.e. 0.0707.
+        let m = q("mmd.latent4.D1000");
+        assert!((m.value - 0.4).abs() < 1e-12 && (m.se.unwrap() - 0.025f64.sqrt() / 5f64.sqrt()).abs() < 1e-12);
+        // Latent 4: min(1.2, 0.9) − 0.4 = 0.5 > 0; latent 8: min(0.7, 0.7) − 1.1 = −0.4 (the claim would fail).
+        assert!((q("sweet_spot.latent4").value - 0.5).abs() < 1e-12);
+        assert!((q("sweet_spot.latent8").value + 0.4).abs() < 1e-12);
+        assert!((q("latent32.max_mmd").value - 0.7).abs() < 1e-12);
+        let by = &out.tables.iter().find(|(n, _)| n == "mmd_by_config").unwrap().1;
+        let sd = by.f64_column("mmd_sd").unwrap();
+        assert!(sd.iter().all(|s| (s - 0.025f64.sqrt()).abs() < 1e-12));
+        assert_eq!(by.f64_column("thesis_mmd").unwrap()[0], 1.75);
+    }
+}
