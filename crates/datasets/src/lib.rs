@@ -10,7 +10,7 @@ pub mod synthetic;
 
 pub use fetch::{DatasetFile, DIGITS, LFW, MNIST_5K};
 pub use images::{digits, lfw, mnist_5k, ImageSet};
-pub use synthetic::{clustered_images, restart_mixture_20d, ClusteredImages};
+pub use synthetic::{clustered_images, pfgmpp_two_clusters, restart_mixture_20d, ClusteredImages, PFGMPP_TOY_DIM};
 
 use std::path::{Path, PathBuf};
 

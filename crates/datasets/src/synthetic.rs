@@ -115,9 +115,61 @@ pub fn restart_mixture_20d(n: usize, seed: u64) -> Vec<f64> {
     out
 }
 
+/// Dimension of the lifted two-cluster set of [`pfgmpp_two_clusters`].
+pub const PFGMPP_TOY_DIM: usize = 1000;
+
+/// The PFGM++ 1000-dimensional robustness set (thesis B.6.3, l.5221–5231; `pfgmpp_toy.ipynb`):
+/// `per_cluster` points of N(+1, 0.2² I₁₀) then `per_cluster` of N(−1, 0.2² I₁₀) (1 = all-ones),
+/// each mapped to ℝ¹⁰⁰⁰ by one random 10 × 1000 matrix W with N(0, 1) entries (x = y W), plus
+/// 0.01·N(0, I) (mean 0: the thesis's "N(1, 0.01²)" is read as the notebook's `randn * 0.01`), then
+/// clipped to [−100, 100]. Row-major (2·per_cluster) × 1000, unnormalised.
+pub fn pfgmpp_two_clusters(per_cluster: usize, seed: u64) -> Vec<f64> {
+    const LATENT: usize = 10;
+    let root = Stream::new(seed).named("pfgmpp-two-clusters");
+    let w = seeding::normals(&mut root.named("projection").rng(), LATENT * PFGMPP_TOY_DIM);
+    let mut out = vec![0.0; 2 * per_cluster * PFGMPP_TOY_DIM];
+    for (i, row) in out.chunks_mut(PFGMPP_TOY_DIM).enumerate() {
+        let mut rng = root.named("point").child(i as u64).rng();
+        let mean = if i < per_cluster { 1.0 } else { -1.0 };
+        let y: Vec<f64> = seeding::normals(&mut rng, LATENT).iter().map(|z| mean + 0.2 * z).collect();
+        let noise = seeding::normals(&mut rng, PFGMPP_TOY_DIM);
+        for (j, (o, e)) in row.iter_mut().zip(noise).enumerate() {
+            let lifted: f64 = (0..LATENT).map(|k| y[k] * w[k * PFGMPP_TOY_DIM + j]).sum();
+            *o = (lifted + 0.01 * e).clamp(-100.0, 100.0);
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pfgmpp_two_clusters_are_two_antipodal_clusters_of_a_ten_dimensional_map() {
+        let per = 200;
+        let s = pfgmpp_two_clusters(per, 3);
+        assert_eq!(s.len(), 2 * per * PFGMPP_TOY_DIM);
+        let mean = |rows: std::ops::Range<usize>| -> Vec<f64> {
+            let n = rows.len() as f64;
+            let mut m = vec![0.0; PFGMPP_TOY_DIM];
+            for i in rows {
+                m.iter_mut()
+                    .zip(&s[i * PFGMPP_TOY_DIM..(i + 1) * PFGMPP_TOY_DIM])
+                    .for_each(|(a, b)| *a += b / n);
+            }
+            m
+        };
+        // The cluster means are ±1ᵀW: opposite up to sampling error (s.e. per coordinate ≈ 0.2·√10/√200 ≈ 0.045).
+        let (a, b) = (mean(0..per), mean(per..2 * per));
+        let worst = a.iter().zip(&b).map(|(x, y)| (x + y).abs()).fold(0.0, f64::max);
+        assert!(worst < 0.4, "cluster means not opposite: {worst}");
+        // Each coordinate of 1ᵀW is N(0, 10): the mean squared centre is ≈ 10.
+        let ms = a.iter().map(|x| x * x).sum::<f64>() / PFGMPP_TOY_DIM as f64;
+        assert!((ms - 10.0).abs() < 1.5, "mean squared centre {ms}");
+        // The clip holds.
+        assert!(s.iter().all(|v| v.abs() <= 100.0));
+    }
 
     #[test]
     fn restart_mixture_has_unit_variance_coordinates_and_two_clusters() {

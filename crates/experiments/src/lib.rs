@@ -30,8 +30,10 @@ pub mod solver_identities;
 pub mod stf_theorem1;
 pub mod stf_variance;
 pub mod table_5_1;
+pub mod table_8_4;
 pub mod table_a_1;
 pub mod table_b_16;
+pub mod table_b_26;
 pub mod thm_6;
 pub mod thm_6_5;
 pub mod thm_8_limit;
@@ -101,6 +103,8 @@ pub fn runners() -> Vec<(&'static str, &'static dyn Experiment)> {
         ("genphys-table-9-2", &genphys_tables::Table92),
         ("pfgm-forward-hemisphere", &thm_6::Thm6),
         ("pfgm-norm-spread", &fig_7_3::Fig73),
+        ("pfgmpp-1000d", &table_b_26::TableB26),
+        ("pfgmpp-1000d-robustness", &table_8_4::Table84),
     ]
 }
 

@@ -22,6 +22,7 @@ fn configs(p: &Params) -> Result<(MlpConfig, TrainConfig)> {
         time_embedding: p.usize("time_embedding")?,
         residual: false,
         sigma_data: p.f64("sigma_data")?,
+        pfgmpp_toy: false,
     };
     let train = TrainConfig {
         steps: p.u64("train_steps")?,

@@ -27,9 +27,42 @@ pub fn time_features(c_noise: f64, out: &mut [f64]) {
     }
 }
 
+/// The largest position of EDM's `PositionalEmbedding` (`max_positions = 10000`): the slowest
+/// frequency is 1/10000 radian per unit of c_noise.
+const MAX_POSITIONS: f64 = 10_000.0;
+
+/// EDM's `PositionalEmbedding` (`training/networks.py`, `endpoint = False`), as the PFGM++ toy
+/// notebook uses it: with h = len/2, ω_k = (1/10000)^{k/h} for k = 0 … h−1, and `out` =
+/// [cos(ω_k c_noise)…, sin(ω_k c_noise)…]. Over c_noise ∈ [−1.55, 1.10] only the first few
+/// features vary; the rest are nearly constant (EDM adds a mapping network, the notebook does not).
+///
+/// `out.len()` must be even and positive.
+pub fn positional_features(c_noise: f64, out: &mut [f64]) {
+    let h = out.len() / 2;
+    let (cos, sin) = out.split_at_mut(h);
+    for k in 0..h {
+        let omega = (1.0 / MAX_POSITIONS).powf(k as f64 / h as f64);
+        let (s, c) = (omega * c_noise).sin_cos();
+        cos[k] = c;
+        sin[k] = s;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn positional_features_are_edms_frequencies() {
+        // h = 2: ω = 1 and (1/10000)^{1/2} = 0.01.
+        let c = -0.7;
+        let mut f = [0.0; 4];
+        positional_features(c, &mut f);
+        let want = [c.cos(), (0.01 * c).cos(), c.sin(), (0.01 * c).sin()];
+        for (a, b) in f.iter().zip(want) {
+            assert!((a - b).abs() < 1e-15, "{f:?} vs {want:?}");
+        }
+    }
 
     #[test]
     fn features_span_one_to_max_frequency_and_have_unit_norm_pairs() {

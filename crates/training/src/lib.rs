@@ -34,6 +34,7 @@
 //! | [`mlp`] | the network F_θ and D_θ |
 //! | [`data`] | sources of clean batches |
 //! | [`loss`] | σ draws, EDM's loss, the regression-target hook |
+//! | [`perturbation`] | the noisy batch: Gaussian, or the PFGM++ kernel at r = σ√D |
 //! | [`adam`], [`ema`] | the optimiser and the weight average |
 //! | [`loss_log`] | windowed mean losses |
 //! | [`trainer`] | the training loop and its configuration |
@@ -47,6 +48,7 @@ pub mod embedding;
 pub mod loss;
 pub mod loss_log;
 pub mod mlp;
+pub mod perturbation;
 pub mod precond;
 pub mod stf;
 pub mod trainer;
@@ -56,6 +58,7 @@ pub use data::{CleanData, TrainingSet};
 pub use loss::{TargetBatch, TargetFn};
 pub use loss_log::{LossLog, LossPoint};
 pub use mlp::{Mlp, MlpConfig};
+pub use perturbation::Perturbation;
 pub use precond::EdmPrecond;
 pub use stf::stf_target;
 pub use trainer::{train, TrainConfig, TrainOptions, Trained, Trainer};

@@ -1,19 +1,27 @@
 //! The MLP denoiser network: F_θ in candle (f32, CPU) wrapped in EDM's preconditioning (EDM Eq. 7,
 //! Table 1), D_θ(x; σ) = c_skip(σ) x + c_out(σ) F_θ(c_in(σ) x; c_noise(σ)).
 //!
-//! Two bodies, chosen by [`MlpConfig::residual`]:
+//! Three bodies, chosen by [`MlpConfig::residual`] and [`MlpConfig::pfgmpp_toy`]:
 //! * plain: `layers` hidden layers of width `hidden`, h ← SiLU(W h + b), with the time embedding
 //!   concatenated to the scaled input;
 //! * residual: an input projection, then `layers` pre-activation blocks
 //!   h ← h + W₂ SiLU(W₁ SiLU(h) + b₁ + U e) + b₂ (He et al. 2016; the embedding e enters every block
 //!   as in EDM's `UNetBlock`, and W₂, b₂ start at zero like its `conv1`, so each block starts as the
-//!   identity), then SiLU and the output layer. This is the shape for the later 1000-D experiments.
+//!   identity), then SiLU and the output layer;
+//! * the PFGM++ authors' toy network (`pfgmpp_toy.ipynb`, thesis B.6.3 "four-layer UNet", widths
+//!   dim–latent–latent–latent–dim), with `hidden` as the latent width and x̂ = c_in x:
+//!   h₁ = fc1(x̂) + e, e the EDM positional embedding of c_noise with `hidden` channels;
+//!   h₃ = ReLU(fc2(ReLU h₁)) + fc1_skip(h₁); h₄ = ReLU(fc3(h₃)) + fc_skip(x̂); F = fc4(h₄).
+//!   Its preconditioning keeps the notebook's quirk: the skip term multiplies the already scaled
+//!   input, D_θ = c_skip·c_in·x + c_out·F (the network's `forward` returns c_out·F + c_skip·x of
+//!   its own input, which the training loop has scaled by c_in). Weights and biases start as
+//!   PyTorch's `nn.Linear` does, U(±1/√fan_in).
 //!
 //! Weights are drawn from a [`seeding::Stream`] (candle's CPU generator cannot be seeded): He-uniform
 //! weights, zero biases (EDM's `Linear` has `init_bias = 0`), a smaller U(±1/√fan_in) output layer.
 //! They live in a `candle_nn::VarMap` under the names listed by [`Mlp::names`].
 
-use crate::embedding::time_features;
+use crate::embedding::{positional_features, time_features};
 use crate::precond::{Coefficients, EdmPrecond};
 use anyhow::{bail, ensure, Context, Result};
 use candle_core::{Device, Tensor, Var};
@@ -37,6 +45,11 @@ pub struct MlpConfig {
     pub residual: bool,
     /// σ_data of the preconditioning (EDM Table 1).
     pub sigma_data: f64,
+    /// The PFGM++ authors' four-layer toy network instead of the plain or residual body; then
+    /// `residual` must be false, `layers` 4 and `time_embedding` equal to `hidden` (even).
+    /// Left out of `config.json` when false, so earlier checkpoints and cache keys stay valid.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub pfgmpp_toy: bool,
 }
 
 impl MlpConfig {
@@ -49,6 +62,21 @@ impl MlpConfig {
             time_embedding: 32,
             residual: false,
             sigma_data: 0.5,
+            pfgmpp_toy: false,
+        }
+    }
+
+    /// The PFGM++ toy network of latent width `latent` (even) for `dim`-dimensional data, with the
+    /// notebook's σ_data = 1.
+    pub fn pfgmpp_toy(dim: usize, latent: usize) -> Self {
+        MlpConfig {
+            dim,
+            hidden: latent,
+            layers: 4,
+            time_embedding: latent,
+            residual: false,
+            sigma_data: 1.0,
+            pfgmpp_toy: true,
         }
     }
 
@@ -71,6 +99,15 @@ impl MlpConfig {
             "MLP config: sigma_data ({}) must be positive",
             self.sigma_data
         );
+        ensure!(
+            !self.pfgmpp_toy || (!self.residual && self.layers == 4 && self.time_embedding == self.hidden),
+            "MLP config: the PFGM++ toy network (pfgmpp_toy) has four layers (layers = {}), no residual blocks \
+             (residual = {}) and an embedding as wide as its latent layer (time_embedding = {}, hidden = {})",
+            self.layers,
+            self.residual,
+            self.time_embedding,
+            self.hidden
+        );
         Ok(())
     }
 
@@ -83,6 +120,21 @@ impl MlpConfig {
     fn params(&self) -> Vec<ParamSpec> {
         let (d, h, e) = (self.dim, self.hidden, self.time_embedding);
         let mut specs = Vec::new();
+        if self.pfgmpp_toy {
+            // The notebook's `nn.Linear` layers, in its declaration order.
+            for (name, inp, out) in [
+                ("fc1", d, h),
+                ("fc_skip", d, h),
+                ("fc1_skip", h, h),
+                ("fc2", h, h),
+                ("fc3", h, h),
+                ("fc4", h, d),
+            ] {
+                specs.push(ParamSpec::new(format!("{name}.weight"), vec![out, inp], lecun(inp)));
+                specs.push(ParamSpec::new(format!("{name}.bias"), vec![out], lecun(inp)));
+            }
+            return specs;
+        }
         linear_specs(&mut specs, "in", d + e, h, kaiming(d + e));
         if self.residual {
             for l in 0..self.layers {
@@ -153,10 +205,19 @@ struct ResidualBlock {
     fc2: Linear,
 }
 
+/// The toy network's layers besides fc1 (the input projection) and fc4 (the output layer).
+struct ToyLayers {
+    fc2: Linear,
+    fc3: Linear,
+    fc1_skip: Linear,
+    fc_skip: Linear,
+}
+
 /// The layers between the input projection and the output layer.
 enum Body {
     Plain(Vec<Linear>),
     Residual(Vec<ResidualBlock>),
+    Toy(ToyLayers),
 }
 
 /// An EDM-preconditioned MLP denoiser D_θ; implements [`diffusion::Denoiser`].
@@ -223,7 +284,14 @@ impl Mlp {
             data[name].as_tensor().clone()
         };
         let linear = |prefix: &str| Linear::new(get(&format!("{prefix}.weight")), Some(get(&format!("{prefix}.bias"))));
-        let body = if config.residual {
+        let body = if config.pfgmpp_toy {
+            Body::Toy(ToyLayers {
+                fc2: linear("fc2"),
+                fc3: linear("fc3"),
+                fc1_skip: linear("fc1_skip"),
+                fc_skip: linear("fc_skip"),
+            })
+        } else if config.residual {
             Body::Residual(
                 (0..config.layers)
                     .map(|l| ResidualBlock {
@@ -240,8 +308,8 @@ impl Mlp {
             config: config.clone(),
             precond: EdmPrecond { sigma_data: config.sigma_data },
             names: specs.into_iter().map(|s| s.name).collect(),
-            input: linear("in"),
-            output: linear("out"),
+            input: linear(if config.pfgmpp_toy { "fc1" } else { "in" }),
+            output: linear(if config.pfgmpp_toy { "fc4" } else { "out" }),
             body,
             varmap,
         })
@@ -255,6 +323,15 @@ impl Mlp {
     /// The preconditioning (σ_data from the config).
     pub fn precond(&self) -> EdmPrecond {
         self.precond
+    }
+
+    /// The factor of x in D_θ: c_skip, or c_skip·c_in for the toy network (its quirk, see the module doc).
+    fn skip(&self, c: &Coefficients) -> f64 {
+        if self.config.pfgmpp_toy {
+            c.c_skip * c.c_in
+        } else {
+            c.c_skip
+        }
     }
 
     /// The parameter names, in the fixed order used by [`Mlp::from_values`], [`Mlp::values`] and [`Mlp::vars`].
@@ -295,29 +372,42 @@ impl Mlp {
         for c in &coefs {
             // Sampling calls share one σ: the embedding is computed once, not once per row.
             if c.c_noise != last {
-                time_features(c.c_noise, &mut features);
+                if self.config.pfgmpp_toy {
+                    positional_features(c.c_noise, &mut features);
+                } else {
+                    time_features(c.c_noise, &mut features);
+                }
                 last = c.c_noise;
             }
             emb.extend(features.iter().map(|&f| f as f32));
         }
         let dev = &Device::Cpu;
         let emb = Tensor::from_vec(emb, (n, e), dev)?;
-        // The first layer sees [c_in x, embedding(c_noise)].
-        let mut h = self.input.forward(&Tensor::cat(&[&Tensor::from_vec(scaled, (n, d), dev)?, &emb], 1)?)?;
+        let x = Tensor::from_vec(scaled, (n, d), dev)?;
+        // The plain and residual bodies' first layer sees [c_in x, embedding(c_noise)].
+        let first = || self.input.forward(&Tensor::cat(&[&x, &emb], 1)?);
         let f = match &self.body {
             Body::Plain(layers) => {
-                h = h.silu()?;
+                let mut h = first()?.silu()?;
                 for layer in layers {
                     h = layer.forward(&h)?.silu()?;
                 }
                 self.output.forward(&h)?
             }
             Body::Residual(blocks) => {
+                let mut h = first()?;
                 for b in blocks {
                     let a = (b.fc1.forward(&h.silu()?)? + b.emb.forward(&emb)?)?;
                     h = (h + b.fc2.forward(&a.silu()?)?)?;
                 }
                 self.output.forward(&h.silu()?)?
+            }
+            Body::Toy(t) => {
+                // pfgmpp_toy.ipynb `mlp.forward` on the scaled input; the embedding is added, not concatenated.
+                let h1 = (self.input.forward(&x)? + &emb)?;
+                let h3 = (t.fc2.forward(&h1.relu()?)?.relu()? + t.fc1_skip.forward(&h1)?)?;
+                let h4 = (t.fc3.forward(&h3)?.relu()? + t.fc_skip.forward(&x)?)?;
+                self.output.forward(&h4)?
             }
         };
         Ok((f, coefs))
@@ -330,7 +420,10 @@ impl Mlp {
         let skip: Vec<f32> = x
             .chunks_exact(d)
             .zip(&coefs)
-            .flat_map(|(row, c)| row.iter().map(|v| (c.c_skip * v) as f32))
+            .flat_map(|(row, c)| {
+                let skip = self.skip(c);
+                row.iter().map(move |v| (skip * v) as f32)
+            })
             .collect();
         let c_out: Vec<f32> = coefs.iter().map(|c| c.c_out as f32).collect();
         let dev = &Device::Cpu;
@@ -364,8 +457,9 @@ impl diffusion::Denoiser for Mlp {
         let (f, coefs) = self.network(x, &vec![sigma; x.len() / d])?;
         let f = f.flatten_all()?.to_vec1::<f32>().context("reading the network output")?;
         let c = coefs[0];
+        let skip = self.skip(&c);
         for ((o, xi), fi) in out.iter_mut().zip(x).zip(f) {
-            *o = c.c_skip * xi + c.c_out * fi as f64;
+            *o = skip * xi + c.c_out * fi as f64;
         }
         Ok(())
     }
@@ -440,6 +534,80 @@ mod tests {
         z.denoise(&x, 0.0, &mut out).unwrap();
         assert_eq!(out, x);
         assert!(z.denoise(&x, -1.0, &mut out).is_err());
+    }
+
+    /// y = W x + b for a row-major weight of shape out × inp.
+    fn affine(w: &[f32], b: &[f32], x: &[f64]) -> Vec<f64> {
+        b.iter()
+            .enumerate()
+            .map(|(o, &bo)| bo as f64 + x.iter().enumerate().map(|(i, xi)| w[o * x.len() + i] as f64 * xi).sum::<f64>())
+            .collect()
+    }
+
+    #[test]
+    fn toy_network_matches_the_notebooks_forward_pass() {
+        let (dim, latent) = (5, 4);
+        let cfg = MlpConfig::pfgmpp_toy(dim, latent);
+        let m = Mlp::new(&cfg, seeding::Stream::new(2)).unwrap();
+        // fc1, fc_skip: dim → latent; fc1_skip, fc2, fc3: latent → latent; fc4: latent → dim; all with biases.
+        let count: usize = m.values().unwrap().iter().map(Vec::len).sum();
+        assert_eq!(count, 2 * (dim * latent + latent) + 3 * (latent * latent + latent) + latent * dim + dim);
+        // Biases start non-zero, as PyTorch's nn.Linear.
+        assert!(m.values().unwrap()[1].iter().any(|&b| b != 0.0));
+        let v = m.values().unwrap();
+        let p = |name: &str| &v[m.names().iter().position(|n| n == name).unwrap()];
+        let layer = |name: &str, x: &[f64]| affine(p(&format!("{name}.weight")), p(&format!("{name}.bias")), x);
+        let relu = |v: Vec<f64>| v.into_iter().map(|a| a.max(0.0)).collect::<Vec<_>>();
+        let add = |a: Vec<f64>, b: Vec<f64>| a.iter().zip(&b).map(|(a, b)| a + b).collect::<Vec<_>>();
+        let x = [0.4, -1.3, 2.2, 0.1, -0.6];
+        for sigma in [0.05, 0.9, 30.0] {
+            // Independent f64 evaluation of pfgmpp_toy.ipynb with σ_data = 1.
+            let c_in = 1.0 / (sigma * sigma + 1.0f64).sqrt();
+            let c_skip = 1.0 / (sigma * sigma + 1.0);
+            let c_out = sigma * c_in;
+            let xs: Vec<f64> = x.iter().map(|v| c_in * v).collect();
+            let t = 0.25 * f64::ln(sigma);
+            // PositionalEmbedding(4): frequencies 1 and 10000^{-1/2}.
+            let emb = vec![t.cos(), (0.01 * t).cos(), t.sin(), (0.01 * t).sin()];
+            let h1 = add(layer("fc1", &xs), emb);
+            let h3 = add(relu(layer("fc2", &relu(h1.clone()))), layer("fc1_skip", &h1));
+            let h4 = add(relu(layer("fc3", &h3)), layer("fc_skip", &xs));
+            let f = layer("fc4", &h4);
+            let want: Vec<f64> = xs.iter().zip(&f).map(|(xi, fi)| c_skip * xi + c_out * fi).collect();
+            let mut out = [0.0; 5];
+            m.denoise(&x, sigma, &mut out).unwrap();
+            let t = m.denoise_tensor(&x, &[sigma]).unwrap().flatten_all().unwrap().to_vec1::<f32>().unwrap();
+            for k in 0..dim {
+                assert!((out[k] - want[k]).abs() < 1e-5 * (1.0 + want[k].abs()), "σ = {sigma}: {out:?} vs {want:?}");
+                assert!(
+                    (t[k] as f64 - want[k]).abs() < 1e-5 * (1.0 + want[k].abs()),
+                    "σ = {sigma}: tensor {t:?} vs {want:?}"
+                );
+            }
+        }
+        assert!(MlpConfig { layers: 3, ..cfg.clone() }.validate().is_err());
+        assert!(MlpConfig { residual: true, ..cfg.clone() }.validate().is_err());
+        assert!(MlpConfig { time_embedding: 8, ..cfg }.validate().is_err());
+    }
+
+    #[test]
+    fn the_new_switches_leave_existing_configurations_unchanged_on_disk() {
+        // Checkpoint cache keys hash these JSON strings: the defaults must not appear in them.
+        let json = serde_json::to_string(&MlpConfig::new(3)).unwrap();
+        assert!(!json.contains("pfgmpp_toy"), "{json}");
+        let back: MlpConfig = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, MlpConfig::new(3));
+        let toy = serde_json::to_string(&MlpConfig::pfgmpp_toy(10, 8)).unwrap();
+        assert!(toy.contains("\"pfgmpp_toy\":true"), "{toy}");
+        let train = crate::TrainConfig::default();
+        let json = serde_json::to_string(&train).unwrap();
+        assert!(!json.contains("perturbation"), "{json}");
+        let pf = crate::TrainConfig {
+            perturbation: crate::Perturbation::Pfgmpp { augment: 100.0 },
+            ..train
+        };
+        let json = serde_json::to_string(&pf).unwrap();
+        assert_eq!(serde_json::from_str::<crate::TrainConfig>(&json).unwrap(), pf);
     }
 
     #[test]

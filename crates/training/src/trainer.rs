@@ -1,7 +1,8 @@
 //! Denoising score matching with EDM's loss (Eq. 8), Adam and an EMA of the weights.
 //!
 //! One step (EDM `training/training_loop.py` with `EDMLoss`): draw a clean batch y, one
-//! ln σ ~ N(P_mean, P_std²) per row and n ~ N(0, I); form x = y + σn; take the gradient of the batch
+//! ln σ ~ N(P_mean, P_std²) per row and n ~ N(0, I); form x = y + σn (or, with
+//! [`Perturbation::Pfgmpp`], x = y + R·u from the PFGM++ kernel at r = σ√D); take the gradient of the batch
 //! mean of λ(σ)‖D_θ(x; σ) − target‖² (target = y unless a [`TargetFn`] replaces it); apply Adam; move
 //! the EMA towards the new weights. Step s draws only from `Stream::new(seed).named("step").child(s)`,
 //! so a run resumed at step s continues exactly where an uninterrupted one would.
@@ -13,6 +14,7 @@ use crate::ema::Ema;
 use crate::loss::{draw_sigmas, edm_loss, TargetBatch, TargetFn};
 use crate::loss_log::LossLog;
 use crate::mlp::{Mlp, MlpConfig};
+use crate::perturbation::Perturbation;
 use anyhow::{ensure, Context, Result};
 use candle_core::{Device, Tensor};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -45,6 +47,9 @@ pub struct TrainConfig {
     pub seed: u64,
     /// Steps per logged loss window; the only field that may differ when resuming.
     pub log_every: u64,
+    /// How the clean batch is perturbed (default: EDM's Gaussian, left out of `config.json`).
+    #[serde(default, skip_serializing_if = "Perturbation::is_gaussian")]
+    pub perturbation: Perturbation,
 }
 
 impl Default for TrainConfig {
@@ -62,6 +67,7 @@ impl Default for TrainConfig {
             p_std: 1.2,
             seed: 0,
             log_every: 100,
+            perturbation: Perturbation::Gaussian,
         }
     }
 }
@@ -77,7 +83,7 @@ impl TrainConfig {
         for (name, v) in [("beta1", self.beta1), ("beta2", self.beta2), ("ema_decay", self.ema_decay)] {
             ensure!((0.0..1.0).contains(&v), "train config: {name} = {v} must lie in [0, 1)");
         }
-        Ok(())
+        self.perturbation.validate()
     }
 
     fn adam(&self) -> AdamParams {
@@ -193,15 +199,10 @@ impl<'a> Trainer<'a> {
             "the data source gave {} values for a batch of {b} points of dimension {d}",
             clean.len()
         );
-        // ln σ ~ N(P_mean, P_std²), n ~ N(0, I), x = y + σn (EDM Eq. 8, `EDMLoss`).
+        // ln σ ~ N(P_mean, P_std²), then x = y + σn (EDM Eq. 8, `EDMLoss`) or the PFGM++ kernel
+        // at r = σ√D (Alg. 12); the network sees σ either way.
         let sigma = draw_sigmas(&mut stream.named("sigma").rng(), b, train.p_mean, train.p_std);
-        let noise = seeding::normals(&mut stream.named("noise").rng(), b * d);
-        let noisy: Vec<f64> = clean
-            .chunks_exact(d)
-            .zip(noise.chunks_exact(d))
-            .zip(&sigma)
-            .flat_map(|((y, n), &s)| y.iter().zip(n).map(move |(y, n)| y + s * n))
-            .collect();
+        let noisy = train.perturbation.perturb(stream.named("noise"), &clean, &sigma, d);
         let target = match self.target {
             Some(f) => {
                 let t = f(&TargetBatch {
