@@ -7,7 +7,7 @@
 //! (the notebook's h ∝ σ, and the median heuristic as the paper prints it and as the authors'
 //! code computes it). [`Scheme`] holds the two discretisations: Euler–Maruyama in σ (the
 //! samplers crate's, SDE and probability-flow ODE) and in σ² (the authors' synthetic notebook).
-//! [`svgd`] is the SVGD baseline of Eq. 6.2. [`coverage`] holds the combinatorics of Props. 4–5 (App. A.3.6) and the mode count of Fig. B.20.
+//! [`svgd`] holds the SVGD baseline of Eq. 6.2 and SVGD-guidance (Eq. 6.3 / Fig. B.26), the same sampler as PG with the SVGD direction as its guidance. [`coverage`] holds the combinatorics of Props. 4–5 (App. A.3.6) and the mode count of Fig. B.20.
 
 pub mod bandwidth;
 pub mod coverage;
@@ -27,4 +27,4 @@ pub use kernel::{Angular, Kernel, Repulsion};
 pub use sampler::sample_pg;
 pub use schedule::geometric_variance_grid;
 pub use scheme::Scheme;
-pub use svgd::{svgd, svgd_direction};
+pub use svgd::{sample_svgd_guidance, svgd, svgd_direction};
