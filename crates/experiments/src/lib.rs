@@ -13,6 +13,7 @@ pub mod fig_b_18;
 pub mod fig_b_20;
 pub mod outcome;
 pub mod pfgmpp_phases;
+pub mod pg_vs_svgd;
 pub mod prop_6_3;
 pub mod prop_6_4;
 pub mod prop_6_5;
@@ -81,6 +82,7 @@ pub fn runners() -> Vec<(&'static str, &'static dyn Experiment)> {
         ("pg-marginal-toy", &table_a_1::TableA1),
         ("pg-feynman-kac", &thm_6_5::Thm65),
         ("pg-rotation-invariance", &prop_6_3::Prop63),
+        ("pg-vs-svgd", &pg_vs_svgd::PgVsSvgd),
         ("pfgmpp-gaussian-limit", &thm_8_limit::Thm8Limit),
         ("pfgmpp-posterior-phase", &pfgmpp_phases::Fig83),
         ("pfgmpp-field-and-radius", &pfgmpp_phases::Fig84),
