@@ -8,6 +8,7 @@
 
 pub mod coverage_mc;
 pub mod fig_5_2;
+pub mod fig_6_2;
 pub mod fig_7_2;
 pub mod fig_b_18;
 pub mod fig_b_20;
@@ -83,6 +84,7 @@ pub fn runners() -> Vec<(&'static str, &'static dyn Experiment)> {
         ("pg-feynman-kac", &thm_6_5::Thm65),
         ("pg-rotation-invariance", &prop_6_3::Prop63),
         ("pg-vs-svgd", &pg_vs_svgd::PgVsSvgd),
+        ("pg-cfg-diversity", &fig_6_2::Fig62),
         ("pfgmpp-gaussian-limit", &thm_8_limit::Thm8Limit),
         ("pfgmpp-posterior-phase", &pfgmpp_phases::Fig83),
         ("pfgmpp-field-and-radius", &pfgmpp_phases::Fig84),

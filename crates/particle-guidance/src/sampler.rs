@@ -16,8 +16,10 @@ pub fn sample_pg(den: &dyn Denoiser, p: &mut Particles, grid: &[f64], pg: &Parti
 
 /// The reverse process of `scheme` along `grid` with an extra drift c·α·g per step, where
 /// `guidance(x, D(x; σ), σ)` returns α and g (or `None` for the plain step). Shared by PG (g the
-/// kernel repulsion) and SVGD-guidance (g the SVGD direction), so both reduce to the same plain step.
-pub(crate) fn sample_guided(
+/// kernel repulsion), SVGD-guidance (g the SVGD direction) and guidance a caller builds itself
+/// (e.g. a feature-space kernel through [`crate::feature`]), so all reduce to the same plain step.
+/// `name` labels divergence errors.
+pub fn sample_guided(
     den: &dyn Denoiser,
     p: &mut Particles,
     grid: &[f64],
