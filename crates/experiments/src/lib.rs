@@ -26,6 +26,7 @@ pub mod solver_identities;
 pub mod stf_theorem1;
 pub mod stf_variance;
 pub mod table_5_1;
+pub mod table_6_1;
 pub mod table_a_1;
 pub mod table_b_16;
 pub mod thm_6_5;
@@ -85,6 +86,7 @@ pub fn runners() -> Vec<(&'static str, &'static dyn Experiment)> {
         ("pg-rotation-invariance", &prop_6_3::Prop63),
         ("pg-vs-svgd", &pg_vs_svgd::PgVsSvgd),
         ("pg-cfg-diversity", &fig_6_2::Fig62),
+        ("pg-torsion-conformers", &table_6_1::Table61),
         ("pfgmpp-gaussian-limit", &thm_8_limit::Thm8Limit),
         ("pfgmpp-posterior-phase", &pfgmpp_phases::Fig83),
         ("pfgmpp-field-and-radius", &pfgmpp_phases::Fig84),
