@@ -7,6 +7,7 @@
 //! a line in [`runners`] and a declaration in `experiments/`; the runner does not change.
 
 pub mod coverage_mc;
+pub mod eq_6_6;
 pub mod fig_5_2;
 pub mod fig_6_2;
 pub mod fig_7_2;
@@ -87,6 +88,7 @@ pub fn runners() -> Vec<(&'static str, &'static dyn Experiment)> {
         ("pg-vs-svgd", &pg_vs_svgd::PgVsSvgd),
         ("pg-cfg-diversity", &fig_6_2::Fig62),
         ("pg-torsion-conformers", &table_6_1::Table61),
+        ("pg-doob-oracle", &eq_6_6::Eq66),
         ("pfgmpp-gaussian-limit", &thm_8_limit::Thm8Limit),
         ("pfgmpp-posterior-phase", &pfgmpp_phases::Fig83),
         ("pfgmpp-field-and-radius", &pfgmpp_phases::Fig84),
