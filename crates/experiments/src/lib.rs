@@ -7,8 +7,10 @@
 //! a line in [`runners`] and a declaration in `experiments/`; the runner does not change.
 
 pub mod coverage_mc;
+pub mod eq_6_6;
 pub mod fig_4_4;
 pub mod fig_5_2;
+pub mod fig_6_2;
 pub mod fig_7_2;
 pub mod fig_7_3;
 pub mod fig_b_18;
@@ -16,6 +18,7 @@ pub mod fig_b_20;
 pub mod genphys_tables;
 pub mod outcome;
 pub mod pfgmpp_phases;
+pub mod pg_vs_svgd;
 pub mod prop_6_3;
 pub mod prop_6_4;
 pub mod prop_6_5;
@@ -30,6 +33,7 @@ pub mod solver_identities;
 pub mod stf_theorem1;
 pub mod stf_variance;
 pub mod table_5_1;
+pub mod table_6_1;
 pub mod table_8_4;
 pub mod table_a_1;
 pub mod table_b_16;
@@ -90,6 +94,10 @@ pub fn runners() -> Vec<(&'static str, &'static dyn Experiment)> {
         ("pg-marginal-toy", &table_a_1::TableA1),
         ("pg-feynman-kac", &thm_6_5::Thm65),
         ("pg-rotation-invariance", &prop_6_3::Prop63),
+        ("pg-vs-svgd", &pg_vs_svgd::PgVsSvgd),
+        ("pg-cfg-diversity", &fig_6_2::Fig62),
+        ("pg-torsion-conformers", &table_6_1::Table61),
+        ("pg-doob-oracle", &eq_6_6::Eq66),
         ("pfgmpp-gaussian-limit", &thm_8_limit::Thm8Limit),
         ("pfgmpp-posterior-phase", &pfgmpp_phases::Fig83),
         ("pfgmpp-field-and-radius", &pfgmpp_phases::Fig84),

@@ -7,10 +7,11 @@
 //! (the notebook's h ∝ σ, and the median heuristic as the paper prints it and as the authors'
 //! code computes it). [`Scheme`] holds the two discretisations: Euler–Maruyama in σ (the
 //! samplers crate's, SDE and probability-flow ODE) and in σ² (the authors' synthetic notebook).
-//! [`svgd`] is the SVGD baseline of Eq. 6.2. [`coverage`] holds the combinatorics of Props. 4–5 (App. A.3.6) and the mode count of Fig. B.20.
+//! [`torus`] holds the wrapped and the symmetry-invariant kernels on torsion angles. [`feature`] is the RBF kernel on a feature map (the PG paper's DINO kernel), pulled back through the map's Jacobian. [`svgd`] holds the SVGD baseline of Eq. 6.2 and SVGD-guidance (Eq. 6.3 / Fig. B.26), the same sampler as PG with the SVGD direction as its guidance. [`coverage`] holds the combinatorics of Props. 4–5 (App. A.3.6) and the mode count of Fig. B.20.
 
 pub mod bandwidth;
 pub mod coverage;
+pub mod feature;
 pub mod guidance;
 pub mod kernel;
 pub mod modulus;
@@ -20,11 +21,12 @@ pub mod sampler;
 pub mod schedule;
 pub mod scheme;
 pub mod svgd;
+pub mod torus;
 
 pub use bandwidth::Bandwidth;
 pub use guidance::ParticleGuidance;
 pub use kernel::{Angular, Kernel, Repulsion};
-pub use sampler::sample_pg;
+pub use sampler::{sample_guided, sample_pg};
 pub use schedule::geometric_variance_grid;
 pub use scheme::Scheme;
-pub use svgd::{svgd, svgd_direction};
+pub use svgd::{sample_svgd_guidance, svgd, svgd_direction};

@@ -11,11 +11,28 @@ use samplers::Particles;
 /// the plain one: [`Scheme::Sigma`] is then bit for bit `samplers::euler_maruyama` with the same β.
 pub fn sample_pg(den: &dyn Denoiser, p: &mut Particles, grid: &[f64], pg: &ParticleGuidance, scheme: Scheme) -> Result<()> {
     let dim = p.dim;
+    sample_guided(den, p, grid, scheme, "particle guidance", |x, _d, t| pg.repulsion(x, dim, t))
+}
+
+/// The reverse process of `scheme` along `grid` with an extra drift c·α·g per step, where
+/// `guidance(x, D(x; σ), σ)` returns α and g (or `None` for the plain step). Shared by PG (g the
+/// kernel repulsion), SVGD-guidance (g the SVGD direction) and guidance a caller builds itself
+/// (e.g. a feature-space kernel through [`crate::feature`]), so all reduce to the same plain step.
+/// `name` labels divergence errors.
+pub fn sample_guided(
+    den: &dyn Denoiser,
+    p: &mut Particles,
+    grid: &[f64],
+    scheme: Scheme,
+    name: &str,
+    guidance: impl Fn(&[f64], &[f64], f64) -> Result<Option<(f64, Repulsion)>>,
+) -> Result<()> {
+    let dim = p.dim;
     for (i, w) in grid.windows(2).enumerate() {
         let (t, t_next) = (w[0], w[1]);
         let x = std::mem::take(&mut p.x);
         let d = p.denoise(den, &x, t)?;
-        let guidance = pg.repulsion(&x, dim, t)?;
+        let guidance = guidance(&x, &d, t)?;
         // c·(s + α r) is the drift: σ s = (D − x)/σ, so (1 + β)σh·s = (1 + β)h(D − x)/σ.
         let (c, noise) = match scheme {
             Scheme::Sigma { beta } => {
@@ -50,7 +67,7 @@ pub fn sample_pg(den: &dyn Denoiser, p: &mut Particles, grid: &[f64], pg: &Parti
         if noise > 0.0 {
             p.add_noise(noise);
         }
-        p.check("particle guidance", i, t_next)?;
+        p.check(name, i, t_next)?;
     }
     Ok(())
 }
