@@ -107,6 +107,7 @@ impl Config {
                     s_noise: 1.0,
                     gamma: 0.0,
                     rho,
+                    jump: samplers::jump::Jump::Gaussian,
                 };
                 restart.restart_iterations(den, p, &interval)
             }

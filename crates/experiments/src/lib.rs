@@ -33,6 +33,7 @@ pub mod solver_identities;
 pub mod stf_theorem1;
 pub mod stf_variance;
 pub mod table_5_1;
+pub mod table_5_1_pfgmpp;
 pub mod table_6_1;
 pub mod table_8_4;
 pub mod table_a_1;
@@ -85,6 +86,7 @@ pub fn runners() -> Vec<(&'static str, &'static dyn Experiment)> {
         ("solver-identities", &solver_identities::SolverIdentities),
         ("restart-theory", &restart_theory::RestartTheory),
         ("table-5-1", &table_5_1::Table51),
+        ("table-5-1-pfgmpp", &table_5_1_pfgmpp::Table51Pfgmpp),
         ("restart-errors", &fig_5_2::Fig52),
         ("restart-sweeps", &restart_sweeps::RestartSweeps),
         ("pg-ring-modes", &fig_b_20::FigB20),

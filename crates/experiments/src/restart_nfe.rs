@@ -94,6 +94,7 @@ impl Experiment for RestartNfe {
                 s_noise: 1.0,
                 gamma: 0.0,
                 rho: 7.0,
+                jump: samplers::jump::Jump::Gaussian,
             };
             let mut p = Particles::from_prior(2, 1, sigma_max, run.stream.child(c as u64));
             sampler.sample(&den, &mut p).with_context(|| format!("configuration {}", r.labels[c]))?;

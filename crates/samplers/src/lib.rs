@@ -12,6 +12,7 @@ pub mod euler;
 pub mod euler_maruyama;
 pub mod grid;
 pub mod heun;
+pub mod jump;
 pub mod particles;
 pub mod restart;
 pub mod rk45;

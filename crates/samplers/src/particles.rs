@@ -57,6 +57,12 @@ impl Particles {
         );
     }
 
+    /// Applies `f` to every row with that row's own generator (rows in parallel).
+    pub fn move_rows(&mut self, f: impl Fn(&mut Rng, &mut [f64]) + Sync) {
+        let dim = self.dim;
+        self.x.par_chunks_mut(dim).zip(self.rngs.par_iter_mut()).for_each(|(row, rng)| f(rng, row));
+    }
+
     /// D(x; σ) for the whole batch, counting one NFE.
     pub fn denoise(&mut self, den: &dyn Denoiser, x: &[f64], sigma: f64) -> Result<Vec<f64>> {
         let mut out = vec![0.0; x.len()];

@@ -6,6 +6,7 @@
 
 use crate::{
     grid::{edm_scheme, snap},
+    jump::Jump,
     steps::{churn, euler_step, heun_step},
     Particles,
 };
@@ -51,6 +52,8 @@ pub struct Restart {
     pub gamma: f64,
     /// ρ of the inner EDM grids.
     pub rho: f64,
+    /// The forward jump: Gaussian, or PFGM++'s move in N + D dimensions.
+    pub jump: Jump,
 }
 
 impl Restart {
@@ -108,7 +111,7 @@ impl Restart {
     pub fn restart_iterations(&self, den: &dyn Denoiser, p: &mut Particles, iv: &Interval) -> Result<()> {
         let inner = edm_scheme(iv.t_min, iv.t_max, iv.n_restart, self.rho);
         for k in 0..iv.k {
-            p.add_noise((iv.t_max * iv.t_max - iv.t_min * iv.t_min).sqrt() * self.s_noise); // lines 10–11
+            self.jump.apply(p, iv.t_min, iv.t_max, self.s_noise); // lines 10–11
             for (m, v) in inner.windows(2).enumerate() {
                 if self.main == MainSolver::DpmSolver3 {
                     crate::dpm_solver::sample_dpm_solver3(den, p, v)?;

@@ -120,6 +120,7 @@ impl SamplerSpec {
                 s_noise: 1.0,
                 gamma: 0.0,
                 rho: 7.0,
+                jump: crate::jump::Jump::Gaussian,
             }),
             _ => None,
         }

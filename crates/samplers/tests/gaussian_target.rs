@@ -129,6 +129,7 @@ fn stochastic_samplers_reach_the_target_distribution() {
         s_noise: 1.0,
         gamma: 0.0,
         rho: 7.0,
+        jump: samplers::jump::Jump::Gaussian,
     };
     type Run<'a> = (&'a str, Box<dyn Fn(&mut Particles) + 'a>);
     let runs: Vec<Run> = vec![
@@ -183,6 +184,7 @@ fn restart_without_iterations_is_heun_and_counts_match_the_formula() {
         s_noise: 1.0,
         gamma: 0.0,
         rho: 7.0,
+        jump: samplers::jump::Jump::Gaussian,
     };
     r0.sample(&mix, &mut b).unwrap();
     assert_eq!(a.x, b.x);
@@ -245,6 +247,7 @@ fn restart_without_iterations_is_heun_and_counts_match_the_formula() {
             s_noise: 1.0,
             gamma: 0.05,
             rho: 7.0,
+            jump: samplers::jump::Jump::Gaussian,
         };
         let mut p = Particles::from_prior(4, 2, 80.0, Stream::new(2));
         r.sample(&mix, &mut p).unwrap();
