@@ -60,15 +60,7 @@ impl Experiment for Table51 {
             let (row, seed) = (c / s, c % s);
             let mut particles = Particles::from_prior(data.len() / 20, 20, SIGMA_MAX, run.stream.child(seed as u64));
             specs[row].sample(&model, &mut particles)?;
-            let w1 = metrics::w1_exact(&particles.x, &data, 20).distance;
-            let mmd = metrics::mmd_squared(&particles.x, &data, 20, &kernel).biased;
-            let t = Table::new()
-                .str("row", vec![ROWS[row].0.into()])
-                .i64("seed", vec![seed as i64])
-                .i64("nfe", vec![particles.nfe as i64])
-                .f64("w1", vec![w1])
-                .f64("mmd2", vec![mmd]);
-            done(c, vec![("per_seed".into(), t)])?;
+            done(c, vec![("per_seed".into(), score_cell(ROWS[row].0, seed, &particles, &data, &kernel))])?;
         }
         Ok(())
     }
@@ -116,27 +108,43 @@ impl Experiment for Table51 {
             .f64("w1_sd", ws)
             .f64("mmd2_mean", mm)
             .f64("mmd2_sd", ms);
-        // Rows share their prior draws seed by seed, so differences are paired by seed.
         let seed = t.f64_column("seed").unwrap_or_default();
-        let paired = |a: &str, b: &str| -> metrics::Estimate {
-            let of = |name: &str| -> Vec<(f64, f64)> { (0..rows.len()).filter(|&i| rows[i] == name).map(|i| (seed[i], w1[i])).collect() };
-            let (x, y) = (of(a), of(b));
-            metrics::Estimate::of(
-                &x.iter()
-                    .map(|(s, v)| v - y.iter().find(|(s2, _)| s2 == s).map_or(f64::NAN, |p| p.1))
-                    .collect::<Vec<_>>(),
-            )
-        };
-        let z = |e: metrics::Estimate| e.mean / e.se;
+        let z = |a: &str, b: &str| paired_w1_in_se(&rows, &seed, &w1, a, b);
         out.quantities
-            .push(Quantity::exact("restart43_minus_heun63_w1_in_se", z(paired("restart-43", "ode-heun-63"))));
+            .push(Quantity::exact("restart43_minus_heun63_w1_in_se", z("restart-43", "ode-heun-63")));
         out.quantities.push(Quantity::exact(
             "restart43_minus_best_sde_w1_in_se",
-            z(paired("restart-43", "improved-sde-63")).max(z(paired("restart-43", "improved-sde-35"))),
+            z("restart-43", "improved-sde-63").max(z("restart-43", "improved-sde-35")),
         ));
         out.tables = vec![("rows".into(), summary), ("per_seed".into(), t.clone())];
         Ok(out)
     }
+}
+
+/// One cell's `per_seed` row: the row's name, the sampling seed, the NFE spent, and the exact W1
+/// (assignment) and biased MMD² of the samples against the data (shared by `table-5.1-pfgmpp`).
+pub(crate) fn score_cell(row: &str, seed: usize, particles: &Particles, data: &[f64], kernel: &metrics::GaussianMixtureKernel) -> Table {
+    let w1 = metrics::w1_exact(&particles.x, data, 20).distance;
+    let mmd = metrics::mmd_squared(&particles.x, data, 20, kernel).biased;
+    Table::new()
+        .str("row", vec![row.into()])
+        .i64("seed", vec![seed as i64])
+        .i64("nfe", vec![particles.nfe as i64])
+        .f64("w1", vec![w1])
+        .f64("mmd2", vec![mmd])
+}
+
+/// W1 of row `a` minus row `b`, paired by seed (rows share their prior draws seed by seed), as
+/// mean/s.e. of the differences.
+pub(crate) fn paired_w1_in_se(rows: &[String], seed: &[f64], w1: &[f64], a: &str, b: &str) -> f64 {
+    let of = |name: &str| -> Vec<(f64, f64)> { (0..rows.len()).filter(|&i| rows[i] == name).map(|i| (seed[i], w1[i])).collect() };
+    let (x, y) = (of(a), of(b));
+    let e = metrics::Estimate::of(
+        &x.iter()
+            .map(|(s, v)| v - y.iter().find(|(s2, _)| s2 == s).map_or(f64::NAN, |p| p.1))
+            .collect::<Vec<_>>(),
+    );
+    e.mean / e.se
 }
 
 /// W1 and MMD² of each row against its NFE, one series per sampler, with ±1 s.d. over the seeds

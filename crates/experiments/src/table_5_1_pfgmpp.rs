@@ -63,14 +63,7 @@ impl Experiment for Table51Pfgmpp {
                 }
                 None => spec.sample(&model, &mut particles)?,
             }
-            let w1 = metrics::w1_exact(&particles.x, &data, 20).distance;
-            let mmd = metrics::mmd_squared(&particles.x, &data, 20, &kernel).biased;
-            let t = Table::new()
-                .str("row", vec![ROWS[row].0.into()])
-                .i64("seed", vec![seed as i64])
-                .i64("nfe", vec![particles.nfe as i64])
-                .f64("w1", vec![w1])
-                .f64("mmd2", vec![mmd]);
+            let t = crate::table_5_1::score_cell(ROWS[row].0, seed, &particles, &data, &kernel);
             done(c, vec![("per_seed".into(), t)])?;
         }
         Ok(())
@@ -100,22 +93,11 @@ impl Experiment for Table51Pfgmpp {
             out.quantities.push(Quantity::mc(format!("{name}.w1"), e_w.mean, e_w.se));
             out.quantities.push(Quantity::mc(format!("{name}.mmd2"), e_m.mean, e_m.se));
         }
-        // Rows share their prior draws seed by seed, so differences are paired by seed.
-        let paired = |a: &str, b: &str| -> metrics::Estimate {
-            let (sa, sb) = (pick(a, &seed), pick(b, &seed));
-            let (wa, wb) = (pick(a, &w1), pick(b, &w1));
-            metrics::Estimate::of(
-                &sa.iter()
-                    .zip(&wa)
-                    .map(|(s, v)| v - sb.iter().position(|x| x == s).map_or(f64::NAN, |j| wb[j]))
-                    .collect::<Vec<_>>(),
-            )
-        };
-        let z = |e: metrics::Estimate| e.mean / e.se;
+        let z = |a: &str, b: &str| crate::table_5_1::paired_w1_in_se(&rows, &seed, &w1, a, b);
         out.quantities
-            .push(Quantity::exact("restart43_minus_heun63_w1_in_se", z(paired("restart-43", "ode-heun-63"))));
+            .push(Quantity::exact("restart43_minus_heun63_w1_in_se", z("restart-43", "ode-heun-63")));
         out.quantities
-            .push(Quantity::exact("restart43_minus_heun35_w1_in_se", z(paired("restart-43", "ode-heun-35"))));
+            .push(Quantity::exact("restart43_minus_heun35_w1_in_se", z("restart-43", "ode-heun-35")));
         let summary = Table::new()
             .str("row", names.clone())
             .f64("nfe", nfes.clone())

@@ -72,18 +72,8 @@ mod tests {
     use statrs::distribution::{ChiSquared, ContinuousCDF, Normal};
 
     /// √n times the Kolmogorov–Smirnov distance of samples to a distribution function.
-    fn ks(mut v: Vec<f64>, cdf: impl Fn(f64) -> f64) -> f64 {
-        v.sort_by(f64::total_cmp);
-        let n = v.len() as f64;
-        let d = v
-            .iter()
-            .enumerate()
-            .map(|(i, x)| {
-                let f = cdf(*x);
-                (f - i as f64 / n).abs().max(((i + 1) as f64 / n - f).abs())
-            })
-            .fold(0.0, f64::max);
-        d * n.sqrt()
+    fn ks(v: Vec<f64>, cdf: impl Fn(f64) -> f64) -> f64 {
+        metrics::ks_distance(&v, cdf) * (v.len() as f64).sqrt()
     }
 
     #[test]

@@ -74,19 +74,9 @@ mod tests {
     use super::*;
     use pfgmpp::Kernel;
 
-    /// √n · sup |F_n − F| of the samples against a distribution function.
-    fn scaled_ks(mut v: Vec<f64>, cdf: impl Fn(f64) -> f64) -> f64 {
-        v.sort_by(f64::total_cmp);
-        let n = v.len() as f64;
-        let d = v
-            .iter()
-            .enumerate()
-            .map(|(i, x)| {
-                let f = cdf(*x);
-                (f - i as f64 / n).abs().max(((i + 1) as f64 / n - f).abs())
-            })
-            .fold(0.0, f64::max);
-        d * n.sqrt()
+    /// √n times the Kolmogorov–Smirnov distance of samples to a distribution function.
+    fn scaled_ks(v: Vec<f64>, cdf: impl Fn(f64) -> f64) -> f64 {
+        metrics::ks_distance(&v, cdf) * (v.len() as f64).sqrt()
     }
 
     /// The norms ‖x − y‖/σ of one big batch perturbed at per-row σ.
