@@ -18,4 +18,4 @@ pub mod training_target;
 pub mod two_gaussians;
 
 pub use summary::{PerXtilde, TPoint};
-pub use training_target::StfTarget;
+pub use training_target::{StfKernel, StfTarget};

@@ -1,12 +1,26 @@
 //! The STF regression target used in training (thesis Alg. 1, Eq. 3.4): a noisy point x = y + σn is
 //! regressed not on its own clean y but on the posterior mean of the uniform mixture over a
 //! reference batch {y, r₁, …, r_{n−1}}, with r_k drawn from the data:
-//! target(x) = Σ_k softmax_k(−‖x − y_k‖²/(2σ²)) y_k. With n = 1 the target is y: DSM.
+//! target(x) = Σ_k softmax_k(−‖x − y_k‖²/(2σ²)) y_k. With n = 1 the target is y: DSM. For PFGM++
+//! (thesis B.6.3) the weights are those of its perturbation kernel at r = σ√D,
+//! ∝ (‖x − y_k‖² + r²)^{−(N+D)/2}.
 
 use anyhow::{ensure, Result};
 use exact_denoisers::{softmax_in_place, squared_distance};
 use rand::Rng as _;
 use rayon::prelude::*;
+
+/// The perturbation kernel whose posterior weights the target uses.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum StfKernel {
+    /// The Gaussian N(y, σ²I) of diffusion models (PFGM++ with D = ∞).
+    Gaussian,
+    /// PFGM++'s p_r(x | y) ∝ (‖x − y‖² + r²)^{−(N+D)/2} at r = σ√D (B.6.3).
+    Pfgmpp {
+        /// The augmentation dimension D > 0.
+        augment: f64,
+    },
+}
 
 /// The STF target over a data set, with reference batches of `reference` points.
 #[derive(Clone, Debug)]
@@ -14,6 +28,7 @@ pub struct StfTarget {
     dim: usize,
     data: Vec<f64>,
     reference: usize,
+    kernel: StfKernel,
 }
 
 impl StfTarget {
@@ -28,7 +43,19 @@ impl StfTarget {
             reference >= 1,
             "STF target: the reference batch size n must be at least 1 (n = 1 is DSM), got {reference}"
         );
-        Ok(StfTarget { dim, data, reference })
+        Ok(StfTarget {
+            dim,
+            data,
+            reference,
+            kernel: StfKernel::Gaussian,
+        })
+    }
+
+    /// The same target with PFGM++'s kernel at D = `augment` (finite and positive).
+    pub fn with_pfgmpp(mut self, augment: f64) -> Result<Self> {
+        ensure!(augment > 0.0 && augment.is_finite(), "STF target: PFGM++ needs a finite D > 0, got {augment}");
+        self.kernel = StfKernel::Pfgmpp { augment };
+        Ok(self)
     }
 
     /// The reference batch size n.
@@ -70,7 +97,11 @@ impl StfTarget {
                     };
                     // Eq. 3.4: posterior weights of the reference points given x, in log space.
                     for (k, wk) in w.iter_mut().enumerate() {
-                        *wk = -squared_distance(x, point(k)) / (2.0 * s * s);
+                        let d2 = squared_distance(x, point(k));
+                        *wk = match self.kernel {
+                            StfKernel::Gaussian => -d2 / (2.0 * s * s),
+                            StfKernel::Pfgmpp { augment } => -0.5 * (dim as f64 + augment) * (d2 + s * s * augment).ln(),
+                        };
                     }
                     softmax_in_place(w);
                     for (k, &wk) in w.iter().enumerate() {
@@ -132,6 +163,36 @@ mod tests {
                 assert!((a - b).abs() < 1e-12 * (1.0 + b.abs()), "row {i}: {a} vs {b}");
             }
         }
+    }
+
+    #[test]
+    fn the_pfgmpp_target_is_the_exact_pfgmpp_denoiser_of_the_reference_batch() {
+        let (dim, n) = (4, 12);
+        let set = data(30, dim);
+        let clean = set[..5 * dim].to_vec();
+        let sigma = [0.3, 0.8, 1.5, 4.0, 20.0];
+        let x = noisy(&clean, &sigma, dim);
+        for d in [1.0, 16.0, 2048.0] {
+            let stf = StfTarget::new(dim, set.clone(), n).unwrap().with_pfgmpp(d).unwrap();
+            let t = stf.target(&clean, &x, &sigma, &mut seeding::Stream::new(8).rng()).unwrap();
+            let mut rng = seeding::Stream::new(8).rng();
+            let extra: Vec<usize> = (1..n).map(|_| rng.random_range(0..30)).collect();
+            for i in 0..5 {
+                let mut points = clean[i * dim..(i + 1) * dim].to_vec();
+                extra.iter().for_each(|&k| points.extend_from_slice(&set[k * dim..(k + 1) * dim]));
+                let mut out = vec![0.0; dim];
+                pfgmpp::PfgmppPointSet::new(PointSet::new(dim, points), d)
+                    .denoise(&x[i * dim..(i + 1) * dim], sigma[i], &mut out)
+                    .unwrap();
+                for (a, b) in t[i * dim..(i + 1) * dim].iter().zip(&out) {
+                    assert!((a - b).abs() < 1e-10 * (1.0 + b.abs()), "D {d}, row {i}: {a} vs {b}");
+                }
+            }
+            // n = 1 is still the clean point, and D must be finite and positive.
+            let one = StfTarget::new(dim, set.clone(), 1).unwrap().with_pfgmpp(d).unwrap();
+            assert_eq!(one.target(&clean, &x, &sigma, &mut seeding::Stream::new(9).rng()).unwrap(), clean);
+        }
+        assert!(StfTarget::new(dim, set, n).unwrap().with_pfgmpp(0.0).is_err());
     }
 
     #[test]
