@@ -63,19 +63,6 @@ impl Potential {
     }
 }
 
-fn mixture(p: &Params) -> Result<GaussianMixture> {
-    let (outer, r) = (p.usize("outer_modes")?, p.f64("ring_radius")?);
-    let mut means = vec![0.0, 0.0];
-    let mut weights = vec![p.f64("centre_weight")?];
-    for j in 0..outer {
-        let a = 2.0 * std::f64::consts::PI * j as f64 / outer as f64;
-        means.extend([r * a.cos(), r * a.sin()]);
-        weights.push(1.0);
-    }
-    let k = weights.len();
-    Ok(GaussianMixture::new(2, weights, means, vec![p.f64("mode_variance")?; k]))
-}
-
 /// Per pair: [distinct modes (1 or 2), particles in the middle mode (0–2), ‖x₁ − x₂‖].
 fn statistics(g: &GaussianMixture, pairs: &[f64]) -> Vec<[f64; 3]> {
     pairs
@@ -101,7 +88,7 @@ impl Experiment for Eq66 {
 
     fn run_cells(&self, run: &Run, idx: &[usize], done: &CellDone) -> Result<()> {
         let p = run.params;
-        let g = mixture(p)?;
+        let g = crate::table_a_1::mixture(p)?;
         let pot = Potential {
             a: p.f64("a")?,
             h: p.f64("h")?,

@@ -25,7 +25,8 @@ const ROWS: [(&str, &str, f64, f64); 5] = [
     ("restart-43", "restart 18 3 2 0.14 0.30", 43.0, 1.90),
 ];
 
-fn seeds(p: &Params) -> Result<usize> {
+/// The number of sampling seeds (at least 2, for a standard deviation); also `table-5.1-pfgmpp`'s.
+pub(crate) fn seeds(p: &Params) -> Result<usize> {
     let s = p.usize("sampling_seeds")?;
     if s < 2 {
         bail!("parameter `sampling_seeds` must be at least 2 for a standard deviation");

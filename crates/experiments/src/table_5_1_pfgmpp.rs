@@ -26,23 +26,15 @@ const ROWS: [(&str, &str, f64, f64); 3] = [
 /// EDM's σ_max, as in `table-5.1`; the prior radius is r_max = σ_max√D.
 const SIGMA_MAX: f64 = 80.0;
 
-fn seeds(p: &Params) -> Result<usize> {
-    let s = p.usize("sampling_seeds")?;
-    if s < 2 {
-        bail!("parameter `sampling_seeds` must be at least 2 for a standard deviation");
-    }
-    Ok(s)
-}
-
 impl Experiment for Table51Pfgmpp {
     fn cells(&self, params: &Params) -> Result<Vec<String>> {
-        let s = seeds(params)?;
+        let s = crate::table_5_1::seeds(params)?;
         Ok(ROWS.iter().flat_map(|r| (0..s).map(move |k| format!("{} seed {k}", r.0))).collect())
     }
 
     fn run_cells(&self, run: &Run, cells: &[usize], done: &CellDone) -> Result<()> {
         let p = run.params;
-        let (s, d) = (seeds(p)?, p.f64("augment")?);
+        let (s, d) = (crate::table_5_1::seeds(p)?, p.f64("augment")?);
         let data = crate::restart_model::data(p)?;
         let model = crate::restart_model::trained_with(run, &data, Perturbation::Pfgmpp { augment: d })?;
         let kernel = metrics::GaussianMixtureKernel::pfgmpp(&data, &data, 20);

@@ -28,19 +28,25 @@ struct Setup {
     readings: Vec<String>,
 }
 
+/// The toy's mixture: a centre mode of weight `centre_weight` and `outer_modes` unit-weight modes on
+/// the circle of radius `ring_radius`, all of variance `mode_variance` (also `eq-6.6`'s target).
+pub(crate) fn mixture(p: &Params) -> Result<GaussianMixture> {
+    let (outer, r) = (p.usize("outer_modes")?, p.f64("ring_radius")?);
+    let mut means = vec![0.0, 0.0];
+    let mut weights = vec![p.f64("centre_weight")?];
+    for j in 0..outer {
+        let a = 2.0 * std::f64::consts::PI * j as f64 / outer as f64;
+        means.extend([r * a.cos(), r * a.sin()]);
+        weights.push(1.0);
+    }
+    let k = weights.len();
+    Ok(GaussianMixture::new(2, weights, means, vec![p.f64("mode_variance")?; k]))
+}
+
 impl Setup {
     fn new(p: &Params) -> Result<Self> {
-        let (outer, r) = (p.usize("outer_modes")?, p.f64("ring_radius")?);
-        let mut means = vec![0.0, 0.0];
-        let mut weights = vec![p.f64("centre_weight")?];
-        for j in 0..outer {
-            let a = 2.0 * std::f64::consts::PI * j as f64 / outer as f64;
-            means.extend([r * a.cos(), r * a.sin()]);
-            weights.push(1.0);
-        }
-        let k = weights.len();
         Ok(Setup {
-            mixture: GaussianMixture::new(2, weights, means, vec![p.f64("mode_variance")?; k]),
+            mixture: mixture(p)?,
             n: p.usize("particles")?,
             readings: p.str_list("readings")?,
         })

@@ -24,11 +24,21 @@ pub enum Bandwidth {
 }
 
 impl Bandwidth {
+    /// Whether the rule reads the pairwise distances (the median heuristics); the others may be
+    /// given an empty matrix, which spares a set its O(n²) distances.
+    pub fn uses_distances(&self) -> bool {
+        matches!(self, Bandwidth::MedianPaper | Bandwidth::MedianCode)
+    }
+
     /// The bandwidth of each of the n particles of a set, from its row-major n × n matrix of squared
     /// distances (in the kernel's coordinates) at noise level σ. A set too small for the heuristic
     /// (n < 2, or n < 3 for [`Bandwidth::MedianCode`]) gets h = ∞, that is no repulsion.
     pub fn per_particle(&self, sq_dist: &[f64], n: usize, sigma: f64) -> Vec<f64> {
-        assert_eq!(sq_dist.len(), n * n, "bandwidth: {} squared distances for {n} particles", sq_dist.len());
+        assert!(
+            !self.uses_distances() || sq_dist.len() == n * n,
+            "bandwidth: {} squared distances for {n} particles",
+            sq_dist.len()
+        );
         match *self {
             Bandwidth::Fixed(h) => vec![h; n],
             Bandwidth::Sigma { scale, power } => vec![scale * sigma.powf(power); n],

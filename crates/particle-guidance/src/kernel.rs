@@ -51,11 +51,13 @@ impl Kernel {
             }
             Kernel::Radial { bandwidth, apply } => {
                 let theta = radial::angles(set, dim);
-                // The angle matrix costs as much as the force itself: build it only for a median rule.
-                let h = match bandwidth {
-                    Bandwidth::Fixed(_) | Bandwidth::Sigma { .. } => bandwidth.per_particle(&vec![0.0; n * n], n, sigma),
-                    Bandwidth::MedianPaper | Bandwidth::MedianCode => bandwidth.per_particle(&radial::squared_distances(&theta), n, sigma),
+                // The angle matrix costs as much as the force itself: build it only for a rule that reads it.
+                let d2 = if bandwidth.uses_distances() {
+                    radial::squared_distances(&theta)
+                } else {
+                    Vec::new()
                 };
+                let h = bandwidth.per_particle(&d2, n, sigma);
                 let force = radial::angular_repulsion(&theta, &h);
                 match apply {
                     Angular::Rotation => Repulsion::Rotation(force),
