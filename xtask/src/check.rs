@@ -101,6 +101,7 @@ pub fn check(layout: &Layout, only: &[String]) -> Result<()> {
             sets: vec![],
             shard: None,
             fresh: true,
+            retrain: false,
             dest: Destination::run(layout, &id, Some(&tmp)),
             quiet: false,
         };

@@ -46,6 +46,12 @@ enum Command {
         /// Recompute cells even if cached.
         #[arg(long)]
         fresh: bool,
+        /// Train the experiment's models again instead of loading cached checkpoints (implies --fresh).
+        #[arg(long)]
+        retrain: bool,
+        /// Run the declared variant `<id>-<VARIANT>` of each id (e.g. `table-5.1 --variant digits`).
+        #[arg(long)]
+        variant: Option<String>,
     },
     /// Rerun the quick experiments and compare with the committed baselines.
     Check {
@@ -71,6 +77,22 @@ enum Command {
     },
 }
 
+/// The id of `id`'s variant `variant` (`table-5.1` + `digits` → `table-5.1-digits`), or an error
+/// listing the variants `id` has.
+fn variant_id(layout: &Layout, id: &str, variant: &str) -> Result<String> {
+    let all = registry::ids(&layout.experiments())?;
+    let wanted = format!("{id}-{variant}");
+    if all.contains(&wanted) {
+        return Ok(wanted);
+    }
+    let prefix = format!("{id}-");
+    let known: Vec<&str> = all.iter().filter_map(|other| other.strip_prefix(&prefix)).collect();
+    if known.is_empty() {
+        bail!("{id} has no variants (no experiments/{id}-<variant>.toml is declared)");
+    }
+    bail!("{id} has no variant `{variant}`; its variants: {}", known.join(", "))
+}
+
 fn main() {
     if let Err(e) = run(Cli::parse()) {
         eprintln!("error: {e:#}");
@@ -91,6 +113,8 @@ fn run(cli: Cli) -> Result<()> {
             out,
             shard,
             fresh,
+            retrain,
+            variant,
         } => {
             let ids = if all {
                 let mut v = Vec::new();
@@ -107,6 +131,10 @@ fn run(cli: Cli) -> Result<()> {
             if ids.is_empty() {
                 bail!("name at least one experiment id or --all (see `cargo xtask list`)");
             }
+            let ids = match variant {
+                Some(v) => ids.iter().map(|id| variant_id(&layout, id, &v)).collect::<Result<Vec<_>>>()?,
+                None => ids,
+            };
             if let Some(s) = seed {
                 sets.push(format!("seed={s}"));
             }
@@ -118,6 +146,7 @@ fn run(cli: Cli) -> Result<()> {
                     sets: sets.clone(),
                     shard,
                     fresh,
+                    retrain,
                     dest: Destination::run(&layout, &id, out.as_deref()),
                     quiet: false,
                 };
@@ -140,6 +169,7 @@ fn run(cli: Cli) -> Result<()> {
                     sets: vec![],
                     shard: None,
                     fresh: false,
+                    retrain: false,
                     dest: Destination::baseline(&layout, &id),
                     quiet: false,
                 };

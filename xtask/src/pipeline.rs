@@ -26,6 +26,8 @@ pub struct Request {
     pub shard: Option<(usize, usize)>,
     /// Ignore cached cells.
     pub fresh: bool,
+    /// Train models again instead of loading cached checkpoints (implies `fresh`).
+    pub retrain: bool,
     /// Where to write.
     pub dest: Destination,
     /// No progress bar.
@@ -178,7 +180,7 @@ pub fn reproduce(layout: &Layout, req: &Request) -> Result<RunOutcome> {
     let cell_path = |c: usize| cache.join(format!("{c}.json"));
 
     let mine: Vec<usize> = (0..labels.len()).filter(|c| req.shard.is_none_or(|(i, n)| c % n == i)).collect();
-    let todo: Vec<usize> = mine.iter().copied().filter(|&c| req.fresh || !cell_path(c).exists()).collect();
+    let todo: Vec<usize> = mine.iter().copied().filter(|&c| req.fresh || req.retrain || !cell_path(c).exists()).collect();
     let bar = if req.quiet {
         ProgressBar::hidden()
     } else {
@@ -198,6 +200,7 @@ pub fn reproduce(layout: &Layout, req: &Request) -> Result<RunOutcome> {
             tier,
             stream: seeding::Stream::new(seed),
             checkpoints: layout.results().join(".checkpoints"),
+            retrain: req.retrain,
         };
         let done = |c: usize, tables: Tables| -> Result<()> {
             let cell = CachedCell {

@@ -45,7 +45,7 @@ pub mod thm_8_limit;
 
 pub use outcome::{Outcome, Quantity};
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use artifacts::Tables;
 use registry::{Params, Tier};
 use seeding::Stream;
@@ -60,6 +60,22 @@ pub struct Run<'a> {
     pub stream: Stream,
     /// Folder of trained checkpoints shared by all runs (`results/.checkpoints/`).
     pub checkpoints: std::path::PathBuf,
+    /// Train again even where a checkpoint is cached (`--retrain`).
+    pub retrain: bool,
+}
+
+impl Run<'_> {
+    /// The checkpoint folder `name` under [`Run::checkpoints`]. With `retrain`, the folder's
+    /// earlier contents are removed the first time this process asks for it, so the model is
+    /// trained from scratch once and then shared by every cell of the run.
+    pub fn checkpoint_dir(&self, name: &str) -> Result<std::path::PathBuf> {
+        static CLEARED: std::sync::Mutex<std::collections::BTreeSet<std::path::PathBuf>> = std::sync::Mutex::new(std::collections::BTreeSet::new());
+        let dir = self.checkpoints.join(name);
+        if self.retrain && CLEARED.lock().expect("no panics while holding the lock").insert(dir.clone()) && dir.exists() {
+            std::fs::remove_dir_all(&dir).with_context(|| format!("--retrain: removing the cached checkpoint {}", dir.display()))?;
+        }
+        Ok(dir)
+    }
 }
 
 /// Called once per finished cell, possibly from several threads.

@@ -49,8 +49,9 @@ pub fn trained_with(run: &Run, data: &[f64], perturbation: Perturbation) -> Resu
     train.perturbation = perturbation;
     let key = artifacts::sha256_hex(serde_json::to_string(&(&model, &train, p.usize("data_points")?, p.u64("data_seed")?))?.as_bytes());
     let set = TrainingSet::new(20, data.to_vec())?;
+    let dir = run.checkpoint_dir(&key[..16])?;
     let options = TrainOptions {
-        checkpoint: Some(&run.checkpoints.join(&key[..16])),
+        checkpoint: Some(&dir),
         checkpoint_every: 2000,
         progress: true,
         target: None,

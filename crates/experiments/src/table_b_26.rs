@@ -113,7 +113,7 @@ pub fn trained(run: &Run, set: &TrainingSet, latent: usize, d: f64, cell: usize)
         ..TrainConfig::default()
     };
     let key = artifacts::sha256_hex(serde_json::to_string(&(&model, &train, p.usize("per_cluster")?, p.u64("data_seed")?))?.as_bytes());
-    let dir = run.checkpoints.join(format!("pfgmpp-toy-{}", &key[..16]));
+    let dir = run.checkpoint_dir(&format!("pfgmpp-toy-{}", &key[..16]))?;
     let options = TrainOptions {
         checkpoint: Some(&dir),
         checkpoint_every: 0,
