@@ -28,6 +28,7 @@ fn request(id: &str, out: &Path, sets: &[&str], shard: Option<(usize, usize)>, f
         sets: sets.iter().map(|s| s.to_string()).collect(),
         shard,
         fresh,
+        retrain: false,
         dest: Destination::run(&layout, id, Some(out)),
         quiet: true,
     }
