@@ -32,11 +32,13 @@ pub fn bench(only: Option<&str>) -> Result<()> {
     match only {
         None => {
             samplers_bench()?;
-            particle_guidance_bench()
+            particle_guidance_bench()?;
+            training_bench()
         }
         Some("samplers") => samplers_bench(),
         Some("particle-guidance") => particle_guidance_bench(),
-        Some(other) => anyhow::bail!("unknown benchmark group `{other}`: the groups are `samplers` and `particle-guidance`"),
+        Some("training") => training_bench(),
+        Some(other) => anyhow::bail!("unknown benchmark group `{other}`: the groups are `samplers`, `particle-guidance` and `training`"),
     }
 }
 
@@ -103,6 +105,66 @@ fn samplers_bench() -> Result<()> {
         Ok(0)
     })?;
     println!("{:<58} {secs:>8.3} s  (W1 = {w1:.4})", "  the same, samples off the data (data + 0.3·noise)");
+    Ok(())
+}
+
+/// U-Net training throughput (images/s) on the digits and the LFW faces, the Stable Target Field's
+/// overhead per step at n = 1024 (its target alone, and a whole step against DSM's), and the
+/// U-Net's sampling throughput (images·NFE/s).
+fn training_bench() -> Result<()> {
+    use training::{Network, TrainConfig, Trainer, TrainingSet, UNet, UNetConfig};
+    let digits = datasets::digits(&datasets::root())?.rows_f64()?;
+    let faces = datasets::lfw(&datasets::root())?.rows_f64()?;
+    let batch = 128;
+    for (name, rows, side, base) in [("digits 8×8", &digits, 8, 16), ("digits 8×8", &digits, 8, 32), ("LFW 25×25", &faces, 25, 16)] {
+        let dim = side * side;
+        let set = TrainingSet::new(dim, rows.clone())?;
+        let model = UNetConfig::new(side, side, base);
+        let cfg = TrainConfig {
+            batch,
+            ..TrainConfig::default()
+        };
+        let stf = training::stf_target(stable_target::StfTarget::new(dim, rows.clone(), 1024)?);
+        for (objective, target) in [("DSM", None), ("STF n = 1024", Some(&stf as &training::TargetFn))] {
+            let mut trainer = Trainer::new(&model, &cfg, &set)?;
+            if let Some(t) = target {
+                trainer = trainer.with_target(t);
+            }
+            trainer.run_until(3)?;
+            let steps = 20;
+            let (secs, _) = time(1, || {
+                let to = trainer.step() + steps;
+                trainer.run_until(to)?;
+                Ok(0)
+            })?;
+            println!(
+                "{:<58} {:>8.1} ms/step {:>8.0} images/s",
+                format!("U-Net base {base}, {name}, batch {batch}, {objective}"),
+                secs / steps as f64 * 1e3,
+                (steps as usize * batch) as f64 / secs
+            );
+        }
+        // The target alone: n = 1024 reference images per batch of 128, log-space softmax weights.
+        let target = stable_target::StfTarget::new(dim, rows.clone(), 1024)?;
+        let clean: Vec<f64> = rows[..batch * dim].to_vec();
+        let noisy: Vec<f64> = clean.iter().map(|v| v + 0.5).collect();
+        let (secs, _) = time(5, || {
+            std::hint::black_box(target.target(&clean, &noisy, &vec![0.5; batch], &mut Stream::new(1).rng())?);
+            Ok(0)
+        })?;
+        println!("{:<58} {:>8.1} ms", format!("  STF target alone, n = 1024, {name}, batch {batch}"), secs * 1e3);
+        let net = UNet::init(&model, Stream::new(0))?;
+        let n = 2048;
+        report(
+            &format!("Heun, 18 steps (NFE 35), U-Net base {base}, {name}"),
+            n,
+            time(1, || {
+                let mut p = Particles::from_prior(n, dim, 80.0, Stream::new(0));
+                sample_heun(&net, &mut p, &edm_default(18))?;
+                Ok(p.nfe)
+            })?,
+        );
+    }
     Ok(())
 }
 

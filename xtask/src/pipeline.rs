@@ -307,6 +307,9 @@ fn write_outputs(layout: &Layout, decl: &Declaration, tier: Tier, seed: u64, des
         let stem = if name.is_empty() { decl.id.clone() } else { format!("{}-{name}", decl.id) };
         outputs.extend(figures::write_figure(fig, &dest.figure_dir.join(stem))?);
     }
+    for (name, grid) in &outcome.images {
+        outputs.push(figures::write_image_grid(grid, &dest.figure_dir.join(format!("{}-{name}", decl.id)))?);
+    }
     let mut hashes = BTreeMap::new();
     for p in &outputs {
         hashes.insert(relative(layout, p), artifacts::sha256_hex(&std::fs::read(p)?));

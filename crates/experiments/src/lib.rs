@@ -16,7 +16,9 @@ pub mod fig_7_3;
 pub mod fig_b_18;
 pub mod fig_b_20;
 pub mod genphys_tables;
+pub mod image_model;
 pub mod outcome;
+pub mod pfgm_vs_diffusion;
 pub mod pfgmpp_phases;
 pub mod pg_vs_svgd;
 pub mod prop_6_3;
@@ -33,6 +35,7 @@ pub mod solver_identities;
 pub mod stf_theorem1;
 pub mod stf_variance;
 pub mod table_5_1;
+pub mod table_5_1_digits;
 pub mod table_5_1_pfgmpp;
 pub mod table_6_1;
 pub mod table_8_4;
@@ -103,6 +106,7 @@ pub fn runners() -> Vec<(&'static str, &'static dyn Experiment)> {
         ("restart-theory", &restart_theory::RestartTheory),
         ("table-5-1", &table_5_1::Table51),
         ("table-5-1-pfgmpp", &table_5_1_pfgmpp::Table51Pfgmpp),
+        ("table-5-1-digits", &table_5_1_digits::Table51Digits),
         ("restart-errors", &fig_5_2::Fig52),
         ("restart-sweeps", &restart_sweeps::RestartSweeps),
         ("pg-ring-modes", &fig_b_20::FigB20),
@@ -131,6 +135,7 @@ pub fn runners() -> Vec<(&'static str, &'static dyn Experiment)> {
         ("pfgm-norm-spread", &fig_7_3::Fig73),
         ("pfgmpp-1000d", &table_b_26::TableB26),
         ("pfgmpp-1000d-robustness", &table_8_4::Table84),
+        ("pfgm-vs-diffusion", &pfgm_vs_diffusion::PfgmVsDiffusion),
     ]
 }
 

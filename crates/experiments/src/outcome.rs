@@ -1,7 +1,7 @@
 //! What an experiment produces after all its cells.
 
 use artifacts::Tables;
-use figures::Figure;
+use figures::{Figure, ImageGrid};
 
 /// A computed number that references in the declaration can be compared with.
 #[derive(Clone, Debug, PartialEq)]
@@ -43,6 +43,8 @@ pub struct Outcome {
     pub quantities: Vec<Quantity>,
     /// Figures: the empty name is `figures/<id>`, others `figures/<id>-<name>`.
     pub figures: Vec<(String, Figure)>,
+    /// Sample images, written as `figures/<id>-<name>.png`.
+    pub images: Vec<(String, ImageGrid)>,
     /// Lines printed after the side-by-side table (readings of errata, settled questions).
     pub notes: Vec<String>,
 }

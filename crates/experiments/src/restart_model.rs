@@ -14,7 +14,7 @@ pub fn data(p: &Params) -> Result<Vec<f64>> {
 }
 
 /// The model and training configurations from the declared parameters.
-fn configs(p: &Params) -> Result<(MlpConfig, TrainConfig)> {
+pub fn configs(p: &Params) -> Result<(MlpConfig, TrainConfig)> {
     let model = MlpConfig {
         dim: 20,
         hidden: p.usize("hidden")?,
@@ -44,10 +44,16 @@ pub fn trained(run: &Run, data: &[f64]) -> Result<Mlp> {
 /// The same model trained with another perturbation (PFGM++'s kernel for `table-5.1-pfgmpp`);
 /// with the Gaussian one it is [`trained`] (the default is left out of the cache key's JSON).
 pub fn trained_with(run: &Run, data: &[f64], perturbation: Perturbation) -> Result<Mlp> {
-    let p = run.params;
-    let (model, mut train) = configs(p)?;
+    let (model, mut train) = configs(run.params)?;
     train.perturbation = perturbation;
-    let key = artifacts::sha256_hex(serde_json::to_string(&(&model, &train, p.usize("data_points")?, p.u64("data_seed")?))?.as_bytes());
+    trained_as(run, data, &model, &train)
+}
+
+/// The EMA model of the given configurations trained on `data` (this module's data set, from the
+/// parameters `data_points` and `data_seed`), cached under the hash of everything that shapes it.
+pub fn trained_as(run: &Run, data: &[f64], model: &MlpConfig, train: &TrainConfig) -> Result<Mlp> {
+    let p = run.params;
+    let key = artifacts::sha256_hex(serde_json::to_string(&(model, train, p.usize("data_points")?, p.u64("data_seed")?))?.as_bytes());
     let set = TrainingSet::new(20, data.to_vec())?;
     let dir = run.checkpoint_dir(&key[..16])?;
     let options = TrainOptions {
@@ -56,5 +62,5 @@ pub fn trained_with(run: &Run, data: &[f64], perturbation: Perturbation) -> Resu
         progress: true,
         target: None,
     };
-    Ok(training::train(&model, &train, &set, &options)?.ema)
+    Ok(training::train(model, train, &set, &options)?.ema)
 }

@@ -17,7 +17,7 @@ pub struct Table51;
 
 /// (row, sampler spec — `{churn}` stands for the declared S_churn S_tmin S_tmax S_noise —,
 /// paper NFE, paper FID).
-const ROWS: [(&str, &str, f64, f64); 5] = [
+pub(crate) const ROWS: [(&str, &str, f64, f64); 5] = [
     ("ode-heun-63", "heun 32", 63.0, 1.97),
     ("ode-heun-35", "heun 18", 35.0, 1.97),
     ("improved-sde-63", "edm-sde 32 {churn}", 63.0, 2.27),
@@ -35,7 +35,7 @@ pub(crate) fn seeds(p: &Params) -> Result<usize> {
 }
 
 /// The sampler of each row, with the Improved SDE's churn settings from the parameters.
-fn specs(p: &Params) -> Result<Vec<SamplerSpec>> {
+pub(crate) fn specs(p: &Params) -> Result<Vec<SamplerSpec>> {
     let churn = ["s_churn", "s_tmin", "s_tmax", "s_noise"]
         .iter()
         .map(|k| p.f64(k).map(|v| v.to_string()))
@@ -110,7 +110,7 @@ impl Experiment for Table51 {
             .f64("mmd2_mean", mm)
             .f64("mmd2_sd", ms);
         let seed = t.f64_column("seed").unwrap_or_default();
-        let z = |a: &str, b: &str| paired_w1_in_se(&rows, &seed, &w1, a, b);
+        let z = |a: &str, b: &str| paired_difference_in_se(&rows, &seed, &w1, a, b);
         out.quantities
             .push(Quantity::exact("restart43_minus_heun63_w1_in_se", z("restart-43", "ode-heun-63")));
         out.quantities.push(Quantity::exact(
@@ -135,10 +135,10 @@ pub(crate) fn score_cell(row: &str, seed: usize, particles: &Particles, data: &[
         .f64("mmd2", vec![mmd])
 }
 
-/// W1 of row `a` minus row `b`, paired by seed (rows share their prior draws seed by seed), as
-/// mean/s.e. of the differences.
-pub(crate) fn paired_w1_in_se(rows: &[String], seed: &[f64], w1: &[f64], a: &str, b: &str) -> f64 {
-    let of = |name: &str| -> Vec<(f64, f64)> { (0..rows.len()).filter(|&i| rows[i] == name).map(|i| (seed[i], w1[i])).collect() };
+/// A score (W1, FD-digits, …) of row `a` minus row `b`, paired by seed (rows share their prior
+/// draws seed by seed), as mean/s.e. of the differences.
+pub(crate) fn paired_difference_in_se(rows: &[String], seed: &[f64], score: &[f64], a: &str, b: &str) -> f64 {
+    let of = |name: &str| -> Vec<(f64, f64)> { (0..rows.len()).filter(|&i| rows[i] == name).map(|i| (seed[i], score[i])).collect() };
     let (x, y) = (of(a), of(b));
     let e = metrics::Estimate::of(
         &x.iter()

@@ -85,7 +85,7 @@ impl Experiment for Table51Pfgmpp {
             out.quantities.push(Quantity::mc(format!("{name}.w1"), e_w.mean, e_w.se));
             out.quantities.push(Quantity::mc(format!("{name}.mmd2"), e_m.mean, e_m.se));
         }
-        let z = |a: &str, b: &str| crate::table_5_1::paired_w1_in_se(&rows, &seed, &w1, a, b);
+        let z = |a: &str, b: &str| crate::table_5_1::paired_difference_in_se(&rows, &seed, &w1, a, b);
         out.quantities
             .push(Quantity::exact("restart43_minus_heun63_w1_in_se", z("restart-43", "ode-heun-63")));
         out.quantities

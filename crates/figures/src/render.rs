@@ -10,7 +10,7 @@ use std::sync::Once;
 
 static FONT: Once = Once::new();
 
-fn ensure_font() {
+pub(crate) fn ensure_font() {
     FONT.call_once(|| {
         // The bytes are a valid TTF compiled into the binary; failure would be a build defect.
         let _ = register_font("sans-serif", FontStyle::Normal, include_bytes!("../assets/DejaVuSans.ttf"));

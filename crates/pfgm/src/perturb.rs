@@ -12,7 +12,7 @@ use rand::Rng as _;
 use seeding::{fill_normal, Rng};
 
 /// Alg. 3's hyper-parameters.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Perturbation {
     /// σ, the base noise scale (0.01 in the thesis).
     pub sigma: f64,

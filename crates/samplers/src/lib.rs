@@ -16,6 +16,7 @@ pub mod jump;
 pub mod particles;
 pub mod restart;
 pub mod rk45;
+pub mod scheduled;
 pub mod spec;
 pub mod steps;
 

@@ -2,13 +2,14 @@
 //! (a temporary file renamed over the old one, `artifacts::write_atomic`).
 //!
 //! `model.safetensors` holds f32 tensors `net.<p>` (weights θ), `ema.<p>` (EMA weights), `adam_m.<p>`
-//! and `adam_v.<p>` (Adam's moments) for every parameter `p` of [`Mlp::names`], and one metadata
+//! and `adam_v.<p>` (Adam's moments) for every parameter `p` of the network's layout ([`crate::Network::names`]), and one metadata
 //! entry `training` (JSON: format version, completed steps, loss record). `config.json` holds the
 //! [`RunConfig`]. Because step s draws only from its own stream, restoring these is all a run
 //! needs to continue bit for bit. The training data are not stored: resume with the same source.
 
 use crate::loss_log::LossLog;
-use crate::mlp::{Mlp, MlpConfig};
+use crate::mlp::MlpConfig;
+use crate::network::{Network, NetworkConfig};
 use crate::trainer::TrainConfig;
 use anyhow::{bail, ensure, Context, Result};
 use artifacts::write_atomic;
@@ -29,15 +30,15 @@ const PREFIXES: [&str; 4] = ["net", "ema", "adam_m", "adam_v"];
 
 /// Everything a checkpoint's `config.json` holds: the architecture and the optimisation settings.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RunConfig {
+#[serde(deny_unknown_fields, bound = "C: NetworkConfig")]
+pub struct RunConfig<C = MlpConfig> {
     /// The network.
-    pub model: MlpConfig,
+    pub model: C,
     /// The training run.
     pub train: TrainConfig,
 }
 
-/// The state of a run after `step` steps, every tensor flat in [`Mlp::names`] order.
+/// The state of a run after `step` steps, every tensor flat in the network's layout order.
 #[derive(Clone, Debug, PartialEq)]
 pub struct TrainState {
     /// Completed optimiser steps.
@@ -68,7 +69,7 @@ pub fn is_present(dir: &Path) -> bool {
 }
 
 /// Writes `config.json`, then `model.safetensors`, each atomically.
-pub fn save(dir: &Path, config: &RunConfig, state: &TrainState) -> Result<()> {
+pub fn save<C: NetworkConfig>(dir: &Path, config: &RunConfig<C>, state: &TrainState) -> Result<()> {
     let layout = config.model.parameter_layout();
     let mut tensors = Vec::with_capacity(4 * layout.len());
     for (prefix, values) in PREFIXES.iter().zip([&state.net, &state.ema, &state.adam_m, &state.adam_v]) {
@@ -105,7 +106,7 @@ fn missing(path: &Path) -> String {
 }
 
 /// Reads `<dir>/config.json`.
-pub fn read_config(dir: &Path) -> Result<RunConfig> {
+pub fn read_config<C: NetworkConfig>(dir: &Path) -> Result<RunConfig<C>> {
     let path = dir.join(CONFIG_FILE);
     ensure!(path.exists(), "{}", missing(&path));
     let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
@@ -128,8 +129,8 @@ fn flatten(prefix: &str, v: &serde_json::Value, out: &mut BTreeMap<String, Strin
 }
 
 /// Errors unless `saved` equals `wanted` in every field but `train.log_every`, listing the differences.
-fn check_config(path: &Path, saved: &RunConfig, wanted: &RunConfig) -> Result<()> {
-    let flat = |c: &RunConfig| -> Result<BTreeMap<String, String>> {
+fn check_config<C: NetworkConfig>(path: &Path, saved: &RunConfig<C>, wanted: &RunConfig<C>) -> Result<()> {
+    let flat = |c: &RunConfig<C>| -> Result<BTreeMap<String, String>> {
         let mut c = c.clone();
         c.train.log_every = 0;
         let mut out = BTreeMap::new();
@@ -154,7 +155,7 @@ fn check_config(path: &Path, saved: &RunConfig, wanted: &RunConfig) -> Result<()
 }
 
 /// Reads the run saved in `dir`, which must have been trained with `wanted` (up to `log_every`).
-pub fn load(dir: &Path, wanted: &RunConfig) -> Result<TrainState> {
+pub fn load<C: NetworkConfig>(dir: &Path, wanted: &RunConfig<C>) -> Result<TrainState> {
     let saved = read_config(dir)?;
     check_config(&dir.join(CONFIG_FILE), &saved, wanted)?;
     let path = dir.join(MODEL_FILE);
@@ -207,6 +208,6 @@ fn read_set(st: &SafeTensors, path: &Path, prefix: &str, layout: &[(String, Vec<
 }
 
 /// The EMA network saved in `dir` (trained with `wanted`), ready to sample from.
-pub fn load_ema(dir: &Path, wanted: &RunConfig) -> Result<Mlp> {
-    Mlp::from_values(&wanted.model, load(dir, wanted)?.ema)
+pub fn load_ema<C: NetworkConfig>(dir: &Path, wanted: &RunConfig<C>) -> Result<C::Net> {
+    C::Net::from_values(&wanted.model, load(dir, wanted)?.ema)
 }

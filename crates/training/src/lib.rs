@@ -1,5 +1,5 @@
-//! Denoiser networks trained on CPU with candle: an EDM-preconditioned MLP, EDM's loss, Adam with
-//! EMA, resumable safetensors checkpoints.
+//! Denoiser networks trained on CPU with candle: an EDM-preconditioned MLP and a small convolutional
+//! U-Net, EDM's loss, Adam with EMA, resumable safetensors checkpoints.
 //!
 //! [`train`] fits an [`Mlp`] (D_θ in EDM's preconditioning, Karras et al. 2022 Eq. 7 and Table 1)
 //! to any [`CleanData`] source with EDM's loss (Eq. 8) and returns the EMA network, which
@@ -31,7 +31,9 @@
 //! |---|---|
 //! | [`precond`] | c_skip, c_out, c_in, c_noise and λ(σ) (EDM Table 1) |
 //! | [`embedding`] | sinusoidal features of c_noise |
-//! | [`mlp`] | the network F_θ and D_θ |
+//! | [`network`] | what the trainer needs of a network (MLP or U-Net) |
+//! | [`mlp`] | the MLP F_θ and D_θ |
+//! | [`unet`], [`image_layers`] | the convolutional U-Net and its channels-last layers |
 //! | [`data`] | sources of clean batches |
 //! | [`loss`] | σ draws, EDM's loss, the regression-target hook |
 //! | [`perturbation`] | the noisy batch: Gaussian, or the PFGM++ kernel at r = σ√D |
@@ -45,20 +47,26 @@ pub mod checkpoint;
 pub mod data;
 pub mod ema;
 pub mod embedding;
+pub mod image_layers;
 pub mod loss;
 pub mod loss_log;
 pub mod mlp;
+pub mod network;
+mod params;
 pub mod perturbation;
 pub mod precond;
 pub mod stf;
 pub mod trainer;
+pub mod unet;
 
 pub use checkpoint::RunConfig;
 pub use data::{CleanData, TrainingSet};
 pub use loss::{TargetBatch, TargetFn};
 pub use loss_log::{LossLog, LossPoint};
 pub use mlp::{Mlp, MlpConfig};
+pub use network::{Network, NetworkConfig, TrainingOutput};
 pub use perturbation::Perturbation;
-pub use precond::EdmPrecond;
+pub use precond::{EdmPrecond, Precond};
 pub use stf::stf_target;
 pub use trainer::{train, TrainConfig, TrainOptions, Trained, Trainer};
+pub use unet::{UNet, UNetConfig};

@@ -8,6 +8,7 @@
 
 use anyhow::{ensure, Result};
 use candle_core::{Device, Tensor};
+use rand::Rng as _;
 use rand_distr::{Distribution, StandardNormal};
 
 /// Draws `n` noise levels with ln σ ~ N(p_mean, p_std²) (EDM Table 1: P_mean = −1.2, P_std = 1.2).
@@ -18,6 +19,13 @@ pub fn draw_sigmas(rng: &mut seeding::Rng, n: usize, p_mean: f64, p_std: f64) ->
             (p_mean + p_std * z).exp()
         })
         .collect()
+}
+
+/// Draws `n` noise levels with ln σ uniform on [ln lo, ln hi] (Song et al.'s VE training: σ(t) =
+/// σ_min (σ_max/σ_min)^t with t ~ U[0, 1]).
+pub fn draw_log_uniform_sigmas(rng: &mut seeding::Rng, n: usize, lo: f64, hi: f64) -> Vec<f64> {
+    let (a, b) = (lo.ln(), hi.ln());
+    (0..n).map(|_| (a + (b - a) * rng.random::<f64>()).exp()).collect()
 }
 
 /// What a regression-target hook sees for one training batch.
@@ -62,6 +70,17 @@ mod tests {
         // Standard errors 1.2/√n ≈ 0.0038 and 1.2/√(2n) ≈ 0.0027.
         assert!((m + 1.2).abs() < 0.02, "mean of ln σ {m}");
         assert!((sd - 1.2).abs() < 0.014, "sd of ln σ {sd}");
+    }
+
+    #[test]
+    fn log_uniform_sigmas_stay_in_range_with_a_uniform_log() {
+        let s = draw_log_uniform_sigmas(&mut seeding::Stream::new(4).rng(), 100_000, 0.01, 50.0);
+        assert!(s.iter().all(|&v| (0.01..=50.0).contains(&v)));
+        let u: Vec<f64> = s.iter().map(|v| (v.ln() - 0.01f64.ln()) / (50f64.ln() - 0.01f64.ln())).collect();
+        let m = u.iter().sum::<f64>() / u.len() as f64;
+        let var = u.iter().map(|v| (v - m).powi(2)).sum::<f64>() / u.len() as f64;
+        // U[0, 1]: mean ½ (s.e. 0.0009), variance 1/12.
+        assert!((m - 0.5).abs() < 0.005 && (var - 1.0 / 12.0).abs() < 0.002, "mean {m}, variance {var}");
     }
 
     #[test]

@@ -22,11 +22,12 @@
 //! They live in a `candle_nn::VarMap` under the names listed by [`Mlp::names`].
 
 use crate::embedding::{positional_features, time_features};
-use crate::precond::{Coefficients, EdmPrecond};
+use crate::network::{Network, NetworkConfig};
+use crate::params::{initial_values, kaiming, lecun, linear_specs, varmap_of, Init, ParamSpec};
+use crate::precond::{Coefficients, EdmPrecond, Precond};
 use anyhow::{bail, ensure, Context, Result};
 use candle_core::{Device, Tensor, Var};
 use candle_nn::{Linear, Module, VarMap};
-use rand::Rng as _;
 use serde::{Deserialize, Serialize};
 
 /// The architecture of an [`Mlp`]; stored beside every checkpoint as part of `config.json`.
@@ -152,52 +153,6 @@ impl MlpConfig {
     }
 }
 
-/// How a parameter starts.
-#[derive(Clone, Copy, Debug)]
-enum Init {
-    /// U(±bound).
-    Uniform(f64),
-    /// All zeros.
-    Zero,
-}
-
-/// He et al. (2015) uniform initialisation for a layer with `n` inputs, U(±√(6/n)) (the ReLU gain;
-/// SiLU is close). With PyTorch's smaller default U(±1/√n) a 4-mode 2-D set stayed on the trivial
-/// solution F_θ ≈ 0 for over a thousand steps.
-fn kaiming(n: usize) -> Init {
-    Init::Uniform((6.0 / n as f64).sqrt())
-}
-
-/// PyTorch's `nn.Linear` default for a layer with `n` inputs, U(±1/√n): used for the output
-/// layer so that F_θ starts small.
-fn lecun(n: usize) -> Init {
-    Init::Uniform(1.0 / (n as f64).sqrt())
-}
-
-/// One parameter tensor: name, shape, initialisation.
-struct ParamSpec {
-    name: String,
-    shape: Vec<usize>,
-    init: Init,
-}
-
-impl ParamSpec {
-    fn new(name: String, shape: Vec<usize>, init: Init) -> Self {
-        ParamSpec { name, shape, init }
-    }
-
-    fn len(&self) -> usize {
-        self.shape.iter().product()
-    }
-}
-
-/// Appends `<prefix>.weight` (out × inp), initialised by `init`, and `<prefix>.bias` (out), zero
-/// like EDM's `Linear` (`init_bias = 0`).
-fn linear_specs(specs: &mut Vec<ParamSpec>, prefix: &str, inp: usize, out: usize, init: Init) {
-    specs.push(ParamSpec::new(format!("{prefix}.weight"), vec![out, inp], init));
-    specs.push(ParamSpec::new(format!("{prefix}.bias"), vec![out], Init::Zero));
-}
-
 /// A residual block's three linear maps.
 struct ResidualBlock {
     fc1: Linear,
@@ -236,49 +191,14 @@ impl Mlp {
     /// parameter's initial value depends only on the seed path and its name.
     pub fn new(config: &MlpConfig, stream: seeding::Stream) -> Result<Self> {
         config.validate()?;
-        let values = config
-            .params()
-            .iter()
-            .map(|spec| {
-                let mut rng = stream.named(&spec.name).rng();
-                match spec.init {
-                    Init::Uniform(bound) => {
-                        let b = bound as f32;
-                        (0..spec.len()).map(|_| rng.random_range(-b..b)).collect()
-                    }
-                    Init::Zero => vec![0.0; spec.len()],
-                }
-            })
-            .collect();
-        Self::from_values(config, values)
+        Self::from_values(config, initial_values(&config.params(), &stream))
     }
 
     /// A network holding `values`, one flat row-major vector per parameter in [`Mlp::names`] order.
     pub fn from_values(config: &MlpConfig, values: Vec<Vec<f32>>) -> Result<Self> {
         config.validate()?;
         let specs = config.params();
-        ensure!(
-            values.len() == specs.len(),
-            "MLP: {} parameter tensors given, the architecture has {}",
-            values.len(),
-            specs.len()
-        );
-        let varmap = VarMap::new();
-        {
-            let mut data = varmap.data().lock().expect("a fresh VarMap is not poisoned");
-            for (spec, v) in specs.iter().zip(values) {
-                ensure!(
-                    v.len() == spec.len(),
-                    "MLP: parameter {} has {} values, its shape {:?} needs {}",
-                    spec.name,
-                    v.len(),
-                    spec.shape,
-                    spec.len()
-                );
-                let var = Var::from_tensor(&Tensor::from_vec(v, spec.shape.as_slice(), &Device::Cpu)?)?;
-                data.insert(spec.name.clone(), var);
-            }
-        }
+        let varmap = varmap_of(&specs, values, "MLP")?;
         let get = |name: &str| -> Tensor {
             let data = varmap.data().lock().expect("not poisoned");
             data[name].as_tensor().clone()
@@ -320,9 +240,9 @@ impl Mlp {
         &self.config
     }
 
-    /// The preconditioning (σ_data from the config).
-    pub fn precond(&self) -> EdmPrecond {
-        self.precond
+    /// The preconditioning (EDM's, σ_data from the config).
+    pub fn precond(&self) -> Precond {
+        Precond::Edm(self.precond)
     }
 
     /// The factor of x in D_θ: c_skip, or c_skip·c_in for the toy network (its quirk, see the module doc).
@@ -358,26 +278,33 @@ impl Mlp {
     /// F_θ(c_in x; c_noise) for a batch of rows `x` (row-major, f64) with one σ per row, together
     /// with each row's preconditioning coefficients.
     fn network(&self, x: &[f64], sigma: &[f64]) -> Result<(Tensor, Vec<Coefficients>)> {
-        let (n, d, e) = (sigma.len(), self.config.dim, self.config.time_embedding);
+        let (n, d) = (sigma.len(), self.config.dim);
         ensure!(x.len() == n * d, "MLP: {} input values for {n} rows of dimension {d}", x.len());
         let coefs: Vec<Coefficients> = sigma.iter().map(|&s| self.precond.coefficients(s)).collect();
-        let scaled: Vec<f32> = x
-            .chunks_exact(d)
-            .zip(&coefs)
-            .flat_map(|(row, c)| row.iter().map(|v| (c.c_in * v) as f32))
-            .collect();
+        let scaled: Vec<f64> = x.chunks_exact(d).zip(&coefs).flat_map(|(row, c)| row.iter().map(|v| c.c_in * v)).collect();
+        let c_noise: Vec<f64> = coefs.iter().map(|c| c.c_noise).collect();
+        Ok((self.forward_raw(&scaled, &c_noise)?, coefs))
+    }
+
+    /// The bare network F_θ(input; c_noise) as a differentiable f32 tensor (rows × dim), for rows
+    /// already scaled by the caller: EDM's D_θ wraps it in its preconditioning, and a network with
+    /// another conditioning (PFGM's f_θ(x, z), whose "noise level" is z) calls it directly.
+    pub fn forward_raw(&self, input: &[f64], c_noise: &[f64]) -> Result<Tensor> {
+        let (n, d, e) = (c_noise.len(), self.config.dim, self.config.time_embedding);
+        ensure!(input.len() == n * d, "MLP: {} input values for {n} rows of dimension {d}", input.len());
+        let scaled: Vec<f32> = input.iter().map(|&v| v as f32).collect();
         let mut emb = Vec::with_capacity(n * e);
         let mut features = vec![0.0; e];
         let mut last = f64::NAN;
-        for c in &coefs {
+        for &c in c_noise {
             // Sampling calls share one σ: the embedding is computed once, not once per row.
-            if c.c_noise != last {
+            if c != last {
                 if self.config.pfgmpp_toy {
-                    positional_features(c.c_noise, &mut features);
+                    positional_features(c, &mut features);
                 } else {
-                    time_features(c.c_noise, &mut features);
+                    time_features(c, &mut features);
                 }
-                last = c.c_noise;
+                last = c;
             }
             emb.extend(features.iter().map(|&f| f as f32));
         }
@@ -410,7 +337,7 @@ impl Mlp {
                 self.output.forward(&h4)?
             }
         };
-        Ok((f, coefs))
+        Ok(f)
     }
 
     /// D_θ(x; σ) as a differentiable f32 tensor (rows × dim), one σ per row (EDM Eq. 7); used by training.
@@ -428,6 +355,54 @@ impl Mlp {
         let c_out: Vec<f32> = coefs.iter().map(|c| c.c_out as f32).collect();
         let dev = &Device::Cpu;
         Ok((Tensor::from_vec(skip, (sigma.len(), d), dev)? + f.broadcast_mul(&Tensor::from_vec(c_out, (sigma.len(), 1), dev)?)?)?)
+    }
+}
+
+impl NetworkConfig for MlpConfig {
+    type Net = Mlp;
+
+    fn dim(&self) -> usize {
+        self.dim
+    }
+
+    fn validate(&self) -> Result<()> {
+        MlpConfig::validate(self)
+    }
+
+    fn parameter_layout(&self) -> Vec<(String, Vec<usize>)> {
+        MlpConfig::parameter_layout(self)
+    }
+}
+
+impl Network for Mlp {
+    type Config = MlpConfig;
+
+    fn init(config: &MlpConfig, stream: seeding::Stream) -> Result<Self> {
+        Mlp::new(config, stream)
+    }
+
+    fn from_values(config: &MlpConfig, values: Vec<Vec<f32>>) -> Result<Self> {
+        Mlp::from_values(config, values)
+    }
+
+    fn config(&self) -> &MlpConfig {
+        &self.config
+    }
+
+    fn precond(&self) -> Precond {
+        Mlp::precond(self)
+    }
+
+    fn names(&self) -> &[String] {
+        &self.names
+    }
+
+    fn vars(&self) -> Vec<Var> {
+        Mlp::vars(self)
+    }
+
+    fn denoise_tensor(&self, x: &[f64], sigma: &[f64]) -> Result<Tensor> {
+        Mlp::denoise_tensor(self, x, sigma)
     }
 }
 

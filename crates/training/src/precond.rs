@@ -45,6 +45,40 @@ impl EdmPrecond {
     }
 }
 
+/// The preconditioning of a network: EDM's, or the VE one of Song et al.'s NCSN++ (EDM Table 1,
+/// "VE" column: c_skip = 1, c_out = σ, c_in = 1, c_noise = ln(σ/2), λ(σ) = 1/σ²), under which
+/// D_θ = x + σF_θ, i.e. the network predicts −σ times the score as NCSN++ does.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Precond {
+    /// EDM's (Table 1, "EDM" column).
+    Edm(EdmPrecond),
+    /// Song et al.'s VE (Table 1, "VE" column).
+    Ve,
+}
+
+impl Precond {
+    /// The coefficients at noise level `sigma`.
+    pub fn coefficients(&self, sigma: f64) -> Coefficients {
+        match self {
+            Precond::Edm(p) => p.coefficients(sigma),
+            Precond::Ve => Coefficients {
+                c_skip: 1.0,
+                c_out: sigma,
+                c_in: 1.0,
+                c_noise: (0.5 * sigma).ln(),
+            },
+        }
+    }
+
+    /// The loss weight λ(σ) = 1/c_out(σ)² (EDM Table 1 for both columns).
+    pub fn loss_weight(&self, sigma: f64) -> f64 {
+        match self {
+            Precond::Edm(p) => p.loss_weight(sigma),
+            Precond::Ve => 1.0 / (sigma * sigma),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -75,6 +109,21 @@ mod tests {
                 assert!(close(c.c_noise, sigma.ln() / 4.0));
             }
         }
+    }
+
+    #[test]
+    fn ve_weights_the_score_matching_loss_like_song_et_al() {
+        // λ(σ)‖D − y‖² with D = x + σF and x = y + σn is ‖F + n‖²: NCSN++'s σ²-weighted score loss
+        // ‖σ s_θ + n‖² with s_θ = F/σ.
+        for sigma in SIGMAS {
+            let c = Precond::Ve.coefficients(sigma);
+            assert_eq!((c.c_skip, c.c_in), (1.0, 1.0));
+            assert!(close(Precond::Ve.loss_weight(sigma) * c.c_out * c.c_out, 1.0));
+            assert!(close(c.c_noise, (sigma / 2.0).ln()));
+        }
+        let edm = EdmPrecond { sigma_data: 0.5 };
+        assert_eq!(Precond::Edm(edm).coefficients(0.3), edm.coefficients(0.3));
+        assert_eq!(Precond::Edm(edm).loss_weight(0.3), edm.loss_weight(0.3));
     }
 
     #[test]

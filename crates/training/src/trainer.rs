@@ -11,9 +11,10 @@ use crate::adam::{Adam, AdamParams};
 use crate::checkpoint::{self, RunConfig, TrainState};
 use crate::data::CleanData;
 use crate::ema::Ema;
-use crate::loss::{draw_sigmas, edm_loss, TargetBatch, TargetFn};
+use crate::loss::{draw_log_uniform_sigmas, draw_sigmas, edm_loss, TargetBatch, TargetFn};
 use crate::loss_log::LossLog;
-use crate::mlp::{Mlp, MlpConfig};
+use crate::mlp::MlpConfig;
+use crate::network::{Network, NetworkConfig};
 use crate::perturbation::Perturbation;
 use anyhow::{ensure, Context, Result};
 use candle_core::{Device, Tensor};
@@ -50,6 +51,10 @@ pub struct TrainConfig {
     /// How the clean batch is perturbed (default: EDM's Gaussian, left out of `config.json`).
     #[serde(default, skip_serializing_if = "Perturbation::is_gaussian")]
     pub perturbation: Perturbation,
+    /// Draw ln σ uniformly between the logs of these two levels (Song et al.'s VE training,
+    /// σ_min to σ_max) instead of EDM's log-normal; left out of `config.json` when unset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_uniform_sigma: Option<[f64; 2]>,
 }
 
 impl Default for TrainConfig {
@@ -68,6 +73,7 @@ impl Default for TrainConfig {
             seed: 0,
             log_every: 100,
             perturbation: Perturbation::Gaussian,
+            log_uniform_sigma: None,
         }
     }
 }
@@ -83,10 +89,17 @@ impl TrainConfig {
         for (name, v) in [("beta1", self.beta1), ("beta2", self.beta2), ("ema_decay", self.ema_decay)] {
             ensure!((0.0..1.0).contains(&v), "train config: {name} = {v} must lie in [0, 1)");
         }
+        if let Some([lo, hi]) = self.log_uniform_sigma {
+            ensure!(
+                lo > 0.0 && hi > lo && hi.is_finite(),
+                "train config: log_uniform_sigma = [{lo}, {hi}] must satisfy 0 < σ_min < σ_max < ∞"
+            );
+        }
         self.perturbation.validate()
     }
 
-    fn adam(&self) -> AdamParams {
+    /// Adam's hyperparameters from this configuration.
+    pub fn adam(&self) -> AdamParams {
         AdamParams {
             lr: self.lr,
             beta1: self.beta1,
@@ -97,22 +110,22 @@ impl TrainConfig {
 }
 
 /// A training run in progress: the network, Adam's moments, the EMA and the step counter.
-pub struct Trainer<'a> {
-    config: RunConfig,
+pub struct Trainer<'a, C: NetworkConfig = MlpConfig> {
+    config: RunConfig<C>,
     data: &'a dyn CleanData,
     target: Option<&'a TargetFn>,
-    net: Mlp,
+    net: C::Net,
     adam: Adam,
     ema: Ema,
     step: u64,
     losses: LossLog,
 }
 
-impl<'a> Trainer<'a> {
+impl<'a, C: NetworkConfig> Trainer<'a, C> {
     /// A fresh run: weights drawn from `Stream::new(seed).named("init")`, zero moments, EMA = weights.
-    pub fn new(model: &MlpConfig, train: &TrainConfig, data: &'a dyn CleanData) -> Result<Self> {
+    pub fn new(model: &C, train: &TrainConfig, data: &'a dyn CleanData) -> Result<Self> {
         let config = Self::checked(model, train, data)?;
-        let net = Mlp::new(model, seeding::Stream::new(train.seed).named("init"))?;
+        let net = C::Net::init(model, seeding::Stream::new(train.seed).named("init"))?;
         let values = net.values()?;
         let lengths: Vec<usize> = values.iter().map(Vec::len).collect();
         Ok(Trainer {
@@ -128,11 +141,11 @@ impl<'a> Trainer<'a> {
     }
 
     /// Continues the run saved in `dir` (see [`checkpoint`]); its configuration must equal this one.
-    pub fn resume(dir: &Path, model: &MlpConfig, train: &TrainConfig, data: &'a dyn CleanData) -> Result<Self> {
+    pub fn resume(dir: &Path, model: &C, train: &TrainConfig, data: &'a dyn CleanData) -> Result<Self> {
         let config = Self::checked(model, train, data)?;
         let state = checkpoint::load(dir, &config)?;
         Ok(Trainer {
-            net: Mlp::from_values(model, state.net)?,
+            net: C::Net::from_values(model, state.net)?,
             adam: Adam::from_moments(train.adam(), state.adam_m, state.adam_v),
             ema: Ema::new(train.ema_decay, state.ema),
             config,
@@ -144,7 +157,7 @@ impl<'a> Trainer<'a> {
     }
 
     /// [`Trainer::resume`] if `dir` holds a checkpoint, else [`Trainer::new`].
-    pub fn open(dir: &Path, model: &MlpConfig, train: &TrainConfig, data: &'a dyn CleanData) -> Result<Self> {
+    pub fn open(dir: &Path, model: &C, train: &TrainConfig, data: &'a dyn CleanData) -> Result<Self> {
         if checkpoint::is_present(dir) {
             Self::resume(dir, model, train, data)
         } else {
@@ -152,10 +165,15 @@ impl<'a> Trainer<'a> {
         }
     }
 
-    fn checked(model: &MlpConfig, train: &TrainConfig, data: &dyn CleanData) -> Result<RunConfig> {
+    fn checked(model: &C, train: &TrainConfig, data: &dyn CleanData) -> Result<RunConfig<C>> {
         model.validate()?;
         train.validate()?;
-        ensure!(data.dim() == model.dim, "training data has dimension {}, the model {}", data.dim(), model.dim);
+        ensure!(
+            data.dim() == model.dim(),
+            "training data has dimension {}, the model {}",
+            data.dim(),
+            model.dim()
+        );
         Ok(RunConfig {
             model: model.clone(),
             train: train.clone(),
@@ -174,13 +192,13 @@ impl<'a> Trainer<'a> {
     }
 
     /// The network being optimised (raw weights θ).
-    pub fn net(&self) -> &Mlp {
+    pub fn net(&self) -> &C::Net {
         &self.net
     }
 
     /// A network holding the EMA weights, the one to sample from.
-    pub fn ema(&self) -> Result<Mlp> {
-        Mlp::from_values(&self.config.model, self.ema.values().to_vec())
+    pub fn ema(&self) -> Result<C::Net> {
+        C::Net::from_values(&self.config.model, self.ema.values().to_vec())
     }
 
     /// The loss record so far.
@@ -191,7 +209,7 @@ impl<'a> Trainer<'a> {
     /// One optimiser step; returns its batch loss.
     pub fn train_step(&mut self) -> Result<f64> {
         let train = &self.config.train;
-        let (b, d) = (train.batch, self.config.model.dim);
+        let (b, d) = (train.batch, self.config.model.dim());
         let stream = seeding::Stream::new(train.seed).named("step").child(self.step);
         let clean = self.data.batch(&mut stream.named("batch").rng(), b);
         ensure!(
@@ -201,7 +219,10 @@ impl<'a> Trainer<'a> {
         );
         // ln σ ~ N(P_mean, P_std²), then x = y + σn (EDM Eq. 8, `EDMLoss`) or the PFGM++ kernel
         // at r = σ√D (Alg. 12); the network sees σ either way.
-        let sigma = draw_sigmas(&mut stream.named("sigma").rng(), b, train.p_mean, train.p_std);
+        let sigma = match train.log_uniform_sigma {
+            None => draw_sigmas(&mut stream.named("sigma").rng(), b, train.p_mean, train.p_std),
+            Some([lo, hi]) => draw_log_uniform_sigmas(&mut stream.named("sigma").rng(), b, lo, hi),
+        };
         let noisy = train.perturbation.perturb(stream.named("noise"), &clean, &sigma, d);
         let target = match self.target {
             Some(f) => {
@@ -219,8 +240,11 @@ impl<'a> Trainer<'a> {
         };
         let precond = self.net.precond();
         let weight: Vec<f64> = sigma.iter().map(|&s| precond.loss_weight(s)).collect();
-        let denoised = self.net.denoise_tensor(&noisy, &sigma)?;
-        let loss = edm_loss(&denoised, &Tensor::from_vec(target, (b, d), &Device::Cpu)?, &weight)?;
+        let out = self.net.denoise_training(&noisy, &sigma, &clean, stream.named("conditioning"))?;
+        let mut loss = edm_loss(&out.denoised, &Tensor::from_vec(target, (b, d), &Device::Cpu)?, &weight)?;
+        if let Some(penalty) = out.penalty {
+            loss = (loss + penalty)?;
+        }
         let value = loss.to_scalar::<f32>()? as f64;
         ensure!(value.is_finite(), "training diverged at step {}: batch loss {value}", self.step + 1);
 
@@ -284,18 +308,18 @@ pub struct TrainOptions<'a> {
 }
 
 /// The result of [`train`].
-pub struct Trained {
+pub struct Trained<N> {
     /// The EMA weights, to sample from.
-    pub ema: Mlp,
+    pub ema: N,
     /// The raw weights θ at the last step.
-    pub net: Mlp,
+    pub net: N,
     /// The loss record.
     pub losses: LossLog,
 }
 
 /// Trains to `train.steps` steps, resuming from and saving to `options.checkpoint` when given.
-pub fn train(model: &MlpConfig, train: &TrainConfig, data: &dyn CleanData, options: &TrainOptions) -> Result<Trained> {
-    let mut trainer = match options.checkpoint {
+pub fn train<C: NetworkConfig>(model: &C, train: &TrainConfig, data: &dyn CleanData, options: &TrainOptions) -> Result<Trained<C::Net>> {
+    let mut trainer: Trainer<C> = match options.checkpoint {
         Some(dir) => Trainer::open(dir, model, train, data)?,
         None => Trainer::new(model, train, data)?,
     };
