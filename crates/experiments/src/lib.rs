@@ -32,6 +32,8 @@ pub mod rsd_fig_9;
 pub mod rsd_inverse_toy;
 pub mod rsd_tables_2_6;
 pub mod solver_identities;
+pub mod stf_convergence;
+pub mod stf_images;
 pub mod stf_theorem1;
 pub mod stf_variance;
 pub mod table_5_1;
@@ -101,6 +103,8 @@ pub fn runners() -> Vec<(&'static str, &'static dyn Experiment)> {
     vec![
         ("stf-variance", &stf_variance::StfVariance),
         ("stf-theorem1", &stf_theorem1::StfTheorem1),
+        ("stf-vs-dsm-images", &stf_images::StfImages),
+        ("stf-convergence", &stf_convergence::StfConvergence),
         ("restart-nfe", &restart_nfe::RestartNfe),
         ("solver-identities", &solver_identities::SolverIdentities),
         ("restart-theory", &restart_theory::RestartTheory),

@@ -124,6 +124,8 @@ impl Experiment for PfgmVsDiffusion {
         };
         let vp = VpLinear::default();
         let sde_steps = p.usize("sde_steps")?;
+        let (ve_t_end, vp_t_end, z_min, euler_steps) = (p.f64("ve_t_end")?, p.f64("vp_t_end")?, p.f64("z_min")?, p.usize("euler_steps")?);
+        let below = p.f64("near_field_fraction")? * c.z_max;
         let mut loaded: Option<(usize, Mlp, PfgmNet)> = None;
         for &cell in cells {
             let (wi, rest) = (cell / (methods.len() * s), cell % (methods.len() * s));
@@ -140,55 +142,66 @@ impl Experiment for PfgmVsDiffusion {
                 atol: tol,
                 max_steps: 100_000,
             };
-            let particles = match method {
-                "ve-sde" | "vp-sde" | "ve-ode" | "vp-ode" => {
-                    let (sch, t_end): (&dyn Schedule, f64) = if method.starts_with("ve") {
-                        (&ve, p.f64("ve_t_end")?)
-                    } else {
-                        (&vp, p.f64("vp_t_end")?)
-                    };
-                    let mut particles = Particles::from_prior(n, DIM, sch.sigma(1.0), stream);
-                    if method.ends_with("sde") {
-                        sample_scheduled_sde(&*dsm, sch, &mut particles, 1.0, t_end, sde_steps)?;
-                    } else {
-                        sample_scheduled_ode(&*dsm, sch, &mut particles, 1.0, t_end, &rk(ode_tol))?;
+            net.take_sign_counts();
+            let sampled = (|| -> Result<Particles> {
+                Ok(match method {
+                    "ve-sde" | "vp-sde" | "ve-ode" | "vp-ode" => {
+                        let (sch, t_end): (&dyn Schedule, f64) = if method.starts_with("ve") { (&ve, ve_t_end) } else { (&vp, vp_t_end) };
+                        let mut particles = Particles::from_prior(n, DIM, sch.sigma(1.0), stream);
+                        if method.ends_with("sde") {
+                            sample_scheduled_sde(&*dsm, sch, &mut particles, 1.0, t_end, sde_steps)?;
+                        } else {
+                            sample_scheduled_ode(&*dsm, sch, &mut particles, 1.0, t_end, &rk(ode_tol))?;
+                        }
+                        particles
                     }
-                    particles
-                }
-                _ => {
-                    let prior: Vec<f64> = (0..n)
-                        .flat_map(|i| pfgm::sample_prior(&mut stream.child(i as u64).rng(), DIM, c.z_max, c.clip))
-                        .collect();
-                    let below = p.f64("near_field_fraction")? * c.z_max;
-                    net.take_sign_counts();
-                    // The authors' ODE drift (methods.Poisson.ode) applies the substitution in every
-                    // solver, so Euler has it too; "pfgm-rk45" is Table B.17's row without it.
-                    net.set_near_field(match method {
-                        "pfgm-rk45-near-field" | EULER => Some((NearField::Code, below)),
-                        "pfgm-rk45-near-field-exact" => Some((NearField::Exact, below)),
-                        _ => None,
-                    });
-                    let z_min = p.f64("z_min")?;
-                    let sampled = if method == EULER {
-                        pfgm::sample_euler(&*net, &prior, c.z_max, z_min, p.usize("euler_steps")?)?
-                    } else {
-                        let cfg = Backward {
-                            anchor: Anchor::LogZ,
-                            z_max: c.z_max,
-                            z_min,
-                            rk45: rk(pfgm_tol),
+                    _ => {
+                        let prior: Vec<f64> = (0..n)
+                            .flat_map(|i| pfgm::sample_prior(&mut stream.child(i as u64).rng(), DIM, c.z_max, c.clip))
+                            .collect();
+                        // The authors' ODE drift (methods.Poisson.ode) applies the substitution in every
+                        // solver, so Euler has it too; "pfgm-rk45" is Table B.17's row without it.
+                        net.set_near_field(match method {
+                            "pfgm-rk45-near-field" | EULER => Some((NearField::Code, below)),
+                            "pfgm-rk45-near-field-exact" => Some((NearField::Exact, below)),
+                            _ => None,
+                        });
+                        let sampled = if method == EULER {
+                            pfgm::sample_euler(&*net, &prior, c.z_max, z_min, euler_steps)?
+                        } else {
+                            let cfg = Backward {
+                                anchor: Anchor::LogZ,
+                                z_max: c.z_max,
+                                z_min,
+                                rk45: rk(pfgm_tol),
+                            };
+                            pfgm::sample_backward(&*net, &prior, &cfg)?
                         };
-                        pfgm::sample_backward(&*net, &prior, &cfg)?
-                    };
-                    let mut particles = Particles::from_states(DIM, sampled.x, stream);
-                    particles.nfe = sampled.nfe;
-                    particles
-                }
-            };
+                        let mut particles = Particles::from_states(DIM, sampled.x, stream);
+                        particles.nfe = sampled.nfe;
+                        particles
+                    }
+                })
+            })();
             let (wrong, evaluations) = net.take_sign_counts();
-            let table = score_cell(method, seed, &particles, &data, &kernel)
+            // A sampler that diverges is a result of the comparison (Table 7.2's point), not a
+            // reason to lose the other cells: its row records the error and NaN scores.
+            let (table, failure) = match sampled {
+                Ok(particles) => (score_cell(method, seed, &particles, &data, &kernel), String::new()),
+                Err(e) => (
+                    Table::new()
+                        .str("row", vec![method.into()])
+                        .i64("seed", vec![seed as i64])
+                        .i64("nfe", vec![-1])
+                        .f64("w1", vec![f64::NAN])
+                        .f64("mmd2", vec![f64::NAN]),
+                    format!("{e:#}"),
+                ),
+            };
+            let table = table
                 .i64("width", vec![widths[wi] as i64])
-                .f64("wrong_sign_v_z", vec![if evaluations > 0 { wrong as f64 / evaluations as f64 } else { 0.0 }]);
+                .f64("wrong_sign_v_z", vec![if evaluations > 0 { wrong as f64 / evaluations as f64 } else { 0.0 }])
+                .str("failure", vec![failure]);
             done(cell, vec![("per_seed".into(), table)])?;
         }
         Ok(())
@@ -207,13 +220,15 @@ impl Experiment for PfgmVsDiffusion {
             t.f64_column("w1").unwrap_or_default(),
             t.f64_column("mmd2").unwrap_or_default(),
         );
+        let failure = match t.column("failure") {
+            Some(Column::Str(v)) => v.clone(),
+            _ => vec![String::new(); rows.len()],
+        };
+        // A method that failed on any seed has no mean (NaN), so no claim can pass on it.
         let stats = |w: usize, name: &str, v: &[f64]| -> metrics::Estimate {
-            metrics::Estimate::of(
-                &(0..rows.len())
-                    .filter(|&i| rows[i] == name && width[i] == w as f64)
-                    .map(|i| v[i])
-                    .collect::<Vec<_>>(),
-            )
+            let picked: Vec<usize> = (0..rows.len()).filter(|&i| rows[i] == name && width[i] == w as f64).collect();
+            let values: Vec<f64> = picked.iter().map(|&i| if failure[i].is_empty() { v[i] } else { f64::NAN }).collect();
+            metrics::Estimate::of(&values)
         };
         let sd = |e: &metrics::Estimate| e.se * (e.n as f64).sqrt();
         let widths = widths(params)?;
@@ -291,6 +306,15 @@ impl Experiment for PfgmVsDiffusion {
             .f64("mmd2_sd", mmd_sds)
             .f64("wrong_sign_v_z", wrongs);
         let c = constants(params, &crate::restart_model::data(params)?)?;
+        for i in (0..rows.len()).filter(|&i| !failure[i].is_empty()) {
+            out.notes.push(format!(
+                "width {} {} seed {} failed: {}",
+                width[i],
+                rows[i],
+                t.f64_column("seed").unwrap_or_default()[i],
+                failure[i]
+            ));
+        }
         out.notes.push(format!(
             "PFGM constants by the thesis's rules of thumb on these data: M = {:.1}, z_max = {:.3}, prior norm clip {:.2}.",
             c.m_max, c.z_max, c.clip

@@ -1,4 +1,4 @@
-//! Samplers on the shared denoiser trait: EDM grids, Euler, Heun, EDM's stochastic sampler, Euler-Maruyama, DDIM, DPM-Solver, RK45 and Restart.
+//! Samplers on the shared denoiser trait: EDM grids, Euler, Heun, EDM's stochastic sampler, Euler-Maruyama, DDIM, DPM-Solver, RK45, Restart, and Song et al.'s VE/VP ODE, SDE and predictor–corrector samplers.
 //!
 //! Every sampler is `sample_x(denoiser, particles, grid, …) -> Result<()>` in the EDM convention
 //! σ(t) = t, x_σ = x₀ + σn: it moves a [`Particles`] batch along a decreasing σ-grid and counts
@@ -14,6 +14,7 @@ pub mod grid;
 pub mod heun;
 pub mod jump;
 pub mod particles;
+pub mod pc;
 pub mod restart;
 pub mod rk45;
 pub mod scheduled;

@@ -57,6 +57,15 @@ impl Particles {
         );
     }
 
+    /// One standard normal vector per row, each from its row's own generator (rows in parallel), row-major.
+    pub fn draw_normals(&mut self) -> Vec<f64> {
+        let mut z = vec![0.0; self.x.len()];
+        z.par_chunks_mut(self.dim)
+            .zip(self.rngs.par_iter_mut())
+            .for_each(|(row, rng)| seeding::fill_normal(rng, row));
+        z
+    }
+
     /// Applies `f` to every row with that row's own generator (rows in parallel).
     pub fn move_rows(&mut self, f: impl Fn(&mut Rng, &mut [f64]) + Sync) {
         let dim = self.dim;

@@ -34,7 +34,37 @@ fn fingerprint() -> Vec<u32> {
     let ema = t.ema().unwrap().values().unwrap();
     let net = t.net().values().unwrap();
     let losses = t.losses().points().iter().map(|p| p.loss as f32);
-    net.iter().chain(&ema).flatten().copied().chain(losses).map(f32::to_bits).collect()
+    let mut bits: Vec<u32> = net.iter().chain(&ema).flatten().copied().chain(losses).map(f32::to_bits).collect();
+    bits.extend(unet_fingerprint());
+    bits
+}
+
+/// The U-Net's custom ops (tap gather, pooling, scale-shift, their backward passes) and its
+/// chunked parallel sampling: 10 VE training steps on 8×8 images, then D(x; σ) of 1500 images.
+fn unet_fingerprint() -> Vec<u32> {
+    use diffusion::Denoiser;
+    use training::{Network, UNetConfig};
+    let points = seeding::normals(&mut seeding::Stream::new(5).rng(), 64 * 500);
+    let data = TrainingSet::new(64, points.into_iter().map(|v| v.tanh()).collect()).unwrap();
+    let model = UNetConfig {
+        ve: true,
+        ..UNetConfig::new(8, 8, 8)
+    };
+    let cfg = TrainConfig {
+        steps: 10,
+        batch: 64,
+        seed: 3,
+        log_uniform_sigma: Some([0.01, 10.0]),
+        ..TrainConfig::default()
+    };
+    let mut t = Trainer::new(&model, &cfg, &data).unwrap();
+    t.run_until(cfg.steps).unwrap();
+    let net = t.net();
+    let x = seeding::normals(&mut seeding::Stream::new(6).rng(), 64 * 1500);
+    let mut d = vec![0.0; x.len()];
+    net.denoise(&x, 0.8, &mut d).unwrap();
+    let weights = net.values().unwrap().into_iter().flatten().map(f32::to_bits);
+    weights.chain(d.iter().map(|v| (*v as f32).to_bits())).collect()
 }
 
 fn in_pool(threads: usize) -> Vec<u32> {
