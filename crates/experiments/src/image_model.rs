@@ -74,8 +74,13 @@ pub enum Setting {
 
 /// The U-Net and training configurations from the parameters, for `setting` and training seed `seed`.
 pub fn configs(p: &Params, images: &Images, setting: Setting, seed: u64) -> Result<(UNetConfig, TrainConfig)> {
+    Ok((unet_config(p, images, setting)?, train_config(p, setting, seed)?))
+}
+
+/// The U-Net for `images` from `unet_base`, `unet_multipliers`, `unet_blocks`, `time_embedding`, `sigma_data`.
+pub fn unet_config(p: &Params, images: &Images, setting: Setting) -> Result<UNetConfig> {
     let (c, h, w) = images.shape;
-    let model = UNetConfig {
+    Ok(UNetConfig {
         channels: c,
         height: h,
         width: w,
@@ -85,8 +90,13 @@ pub fn configs(p: &Params, images: &Images, setting: Setting, seed: u64) -> Resu
         time_embedding: p.usize("time_embedding")?,
         sigma_data: p.f64("sigma_data")?,
         ve: setting == Setting::Ve,
-    };
-    let train = TrainConfig {
+    })
+}
+
+/// The training run from `train_steps`, `train_batch`, `lr`, `ema_decay` (and `ve_sigma_min`,
+/// `ve_sigma_max` for VE), with training seed `seed`.
+pub fn train_config(p: &Params, setting: Setting, seed: u64) -> Result<TrainConfig> {
+    Ok(TrainConfig {
         steps: p.u64("train_steps")?,
         batch: p.usize("train_batch")?,
         lr: p.f64("lr")?,
@@ -98,8 +108,7 @@ pub fn configs(p: &Params, images: &Images, setting: Setting, seed: u64) -> Resu
             Setting::Ve => Some([p.f64("ve_sigma_min")?, p.f64("ve_sigma_max")?]),
         },
         ..TrainConfig::default()
-    };
-    Ok((model, train))
+    })
 }
 
 /// The cache folder name of a model: the sha256 of its configurations, objective and data.

@@ -34,6 +34,7 @@ pub mod rsd_tables_2_6;
 pub mod solver_identities;
 pub mod stf_convergence;
 pub mod stf_images;
+pub mod stf_overhead;
 pub mod stf_theorem1;
 pub mod stf_variance;
 pub mod table_5_1;
@@ -105,6 +106,7 @@ pub fn runners() -> Vec<(&'static str, &'static dyn Experiment)> {
         ("stf-theorem1", &stf_theorem1::StfTheorem1),
         ("stf-vs-dsm-images", &stf_images::StfImages),
         ("stf-convergence", &stf_convergence::StfConvergence),
+        ("stf-overhead", &stf_overhead::StfOverhead),
         ("restart-nfe", &restart_nfe::RestartNfe),
         ("solver-identities", &solver_identities::SolverIdentities),
         ("restart-theory", &restart_theory::RestartTheory),

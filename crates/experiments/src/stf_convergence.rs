@@ -4,7 +4,8 @@
 //! trains from scratch and, every `eval_every` steps, its EMA weights sample `samples` digits by
 //! Heun on EDM's grid over the VE σ range (an ODE sampler, as the thesis's FID-during-training
 //! uses) from the same prior draws, scored by FD-digits. The checkpoint and the evaluations so far
-//! are saved at each evaluation, so an interrupted cell resumes where it stopped.
+//! are saved at each evaluation, so an interrupted cell resumes where it stopped; the final
+//! checkpoint is the one `table-3.1` loads for the same configuration.
 
 use crate::image_model::{self, FdDigits, Setting};
 use crate::{CellDone, Experiment, Outcome, Quantity, Run};
@@ -59,8 +60,14 @@ impl Experiment for StfConvergence {
         cells.par_iter().try_for_each(|&c| -> Result<()> {
             let (reference, seed) = all[c];
             let (model, train) = image_model::configs(p, &digits, Setting::Ve, seed)?;
-            let key = image_model::cache_key(&model, &train, reference, "digits-convergence")?;
-            let dir = run.checkpoint_dir(&key)?;
+            // The checkpoint is table-3.1's (same key): a curve run leaves exactly the model that
+            // a straight run trains (resumption is bit-exact), so table-3.1 reuses it. A model
+            // trained past a missing evaluation without its curve is trained again beside it.
+            let key = image_model::cache_key(&model, &train, reference, "digits")?;
+            let mut dir = run.checkpoint_dir(&key)?;
+            if !dir.join(EVALUATIONS).exists() && training::checkpoint::is_present(&dir) {
+                dir = run.checkpoint_dir(&format!("{key}-curve"))?;
+            }
             let stf = training::stf_target(StfTarget::new(dim, digits.rows.clone(), reference)?);
             let mut trainer = Trainer::open(&dir, &model, &train, &set)?;
             if reference > 1 {

@@ -103,6 +103,34 @@ impl UNetConfig {
         out
     }
 
+    /// Multiply-adds ×2 of one forward pass on one image in the matrix products (3×3 and 1×1
+    /// convolutions, the embedding maps, group-norm statistics excluded): the network's share of
+    /// a training step's arithmetic, for cost comparisons that do not depend on the machine.
+    pub fn forward_flops(&self) -> f64 {
+        let levels = self.multipliers.len();
+        let side = |l: usize| -> f64 {
+            let (mut h, mut w) = (self.height, self.width);
+            for _ in 0..l {
+                h = h.div_ceil(2);
+                w = w.div_ceil(2);
+            }
+            (h * w) as f64
+        };
+        // The block of each name runs at the resolution of its level (the middle one at the last).
+        let level_of = |name: &str| -> usize { name.split('.').nth(1).and_then(|l| l.parse().ok()).unwrap_or(levels - 1) };
+        let m = self.embedding_width() as f64;
+        let mut flops = 2.0 * (self.time_embedding as f64 * m + m * m);
+        flops += 2.0 * side(0) * 9.0 * (self.channels * self.base) as f64 * 2.0;
+        for (name, inp, out) in self.block_layout() {
+            let (px, (i, o)) = (side(level_of(&name)), (inp as f64, out as f64));
+            flops += 2.0 * px * 9.0 * (i * o + o * o) + 2.0 * m * o;
+            if inp != out {
+                flops += 2.0 * px * i * o;
+            }
+        }
+        flops
+    }
+
     /// Every parameter in a fixed order: its name, shape and initialisation.
     fn params(&self) -> Vec<ParamSpec> {
         let (e, m) = (self.time_embedding, self.embedding_width());
@@ -444,6 +472,22 @@ mod tests {
         let gap = out.iter().zip(&t).map(|(a, b)| (a - *b as f64).abs()).fold(0.0, f64::max);
         assert!(gap < 1e-4, "largest gap {gap}");
         assert!(out.iter().zip(&x).any(|(o, x)| (o - x).abs() > 1e-3), "the network must act");
+    }
+
+    #[test]
+    fn forward_flops_count_the_products_of_a_one_level_net() {
+        // One level, one block, 8 → 8 channels on 4×4: input conv 1→8, enc 8→8, mid 8→8, dec 16→8
+        // (with a 1×1 skip), output conv 8→1, and the two embedding maps (E = 8 → 32 → 32).
+        let cfg = UNetConfig {
+            multipliers: vec![1],
+            time_embedding: 8,
+            ..UNetConfig::new(4, 4, 8)
+        };
+        let px = 16.0;
+        let conv = |i: f64, o: f64| 2.0 * px * 9.0 * i * o;
+        let block = |i: f64, o: f64| conv(i, o) + conv(o, o) + 2.0 * 32.0 * o;
+        let want = 2.0 * (8.0 * 32.0 + 32.0 * 32.0) + 2.0 * conv(1.0, 8.0) + block(8.0, 8.0) + block(8.0, 8.0) + block(16.0, 8.0) + 2.0 * px * 16.0 * 8.0;
+        assert_eq!(cfg.forward_flops(), want);
     }
 
     #[test]
