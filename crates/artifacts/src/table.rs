@@ -62,6 +62,15 @@ pub struct Table {
 /// Tables by name (the CSV file stem), in output order.
 pub type Tables = Vec<(String, Table)>;
 
+/// The table named `name` among `tables`, or an error naming it.
+pub fn find<'a>(tables: &'a Tables, name: &str) -> anyhow::Result<&'a Table> {
+    tables
+        .iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, t)| t)
+        .ok_or_else(|| anyhow::anyhow!("no `{name}` table"))
+}
+
 impl Table {
     /// An empty table.
     pub fn new() -> Self {
@@ -103,6 +112,20 @@ impl Table {
             Column::I64(v) => Some(v.iter().map(|&x| x as f64).collect()),
             Column::Str(_) => None,
         }
+    }
+
+    /// A text column by name, or an error naming it.
+    pub fn strings(&self, name: &str) -> anyhow::Result<Vec<String>> {
+        match self.column(name) {
+            Some(Column::Str(v)) => Ok(v.clone()),
+            Some(_) => anyhow::bail!("column `{name}` is not text"),
+            None => anyhow::bail!("the table has no column `{name}`"),
+        }
+    }
+
+    /// A float column by name (integers converted), or an error naming it.
+    pub fn numbers(&self, name: &str) -> anyhow::Result<Vec<f64>> {
+        self.f64_column(name).ok_or_else(|| anyhow::anyhow!("the table has no numeric column `{name}`"))
     }
 
     /// Appends the rows of a table with the same columns; false when the columns differ.

@@ -43,10 +43,6 @@ fn data(p: &Params) -> Result<Vec<f64>> {
     Ok(uniform_disk(p.usize("data_points")?, Stream::new(p.u64("data_seed")?).named("uniform-disk")))
 }
 
-fn table<'a>(tables: &'a Tables, name: &str) -> Result<&'a Table> {
-    tables.iter().find(|(n, _)| n == name).map(|(_, t)| t).ok_or_else(|| anyhow!("no {name} table"))
-}
-
 /// Fraction of the rows of `x` (2-D) within `radius` of the origin.
 fn fraction_within(x: &[f64], radius: f64) -> f64 {
     let rows = x.len() / 2;
@@ -131,7 +127,7 @@ impl Experiment for Fig72 {
     }
 
     fn finish(&self, params: &Params, tables: Tables) -> Result<Outcome> {
-        let (ends, paths) = (table(&tables, "endpoints")?, table(&tables, "paths")?);
+        let (ends, paths) = (artifacts::table::find(&tables, "endpoints")?, artifacts::table::find(&tables, "paths")?);
         let draws = params.usize("draws")?;
         let (ex, ey) = (
             ends.f64_column("x").ok_or_else(|| anyhow!("x"))?,
@@ -159,7 +155,7 @@ impl Experiment for Fig72 {
                 ("cases".into(), summary),
                 ("endpoints".into(), ends.clone()),
                 ("paths".into(), paths.clone()),
-                ("cost".into(), table(&tables, "cost")?.clone()),
+                ("cost".into(), artifacts::table::find(&tables, "cost")?.clone()),
             ],
             ..Default::default()
         };

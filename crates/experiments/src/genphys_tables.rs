@@ -8,7 +8,7 @@
 
 use crate::{CellDone, Experiment, Outcome, Quantity, Run};
 use anyhow::{anyhow, bail, Result};
-use artifacts::{Column, Table, Tables};
+use artifacts::{Table, Tables};
 use figures::{Figure, Panel, Series, Style};
 use genphys::density::{
     fourier_density_1d, heat_kernel, helmholtz_density_2d, helmholtz_window, poisson_density, schrodinger_two_sources, screened_density_2d,
@@ -403,24 +403,9 @@ fn run_rows(rows: &[Row], run: &Run, cells: &[usize], done: &CellDone) -> Result
     Ok(())
 }
 
-fn table<'a>(tables: &'a Tables, name: &str) -> Result<&'a Table> {
-    tables.iter().find(|(n, _)| n == name).map(|(_, t)| t).ok_or_else(|| anyhow!("no {name} table"))
-}
-
-fn strings(t: &Table, name: &str) -> Result<Vec<String>> {
-    match t.column(name) {
-        Some(Column::Str(v)) => Ok(v.clone()),
-        _ => Err(anyhow!("column {name} is not text")),
-    }
-}
-
-fn column(t: &Table, name: &str) -> Result<Vec<f64>> {
-    t.f64_column(name).ok_or_else(|| anyhow!("no column {name}"))
-}
-
 /// Series of `y` against `x` per equation, in row order.
 fn per_equation(t: &Table, x: &str, y: &str, transform: impl Fn(f64) -> f64) -> Result<Vec<Series>> {
-    let (names, xs, ys) = (strings(t, "equation")?, column(t, x)?, column(t, y)?);
+    let (names, xs, ys) = (t.strings("equation")?, t.numbers(x)?, t.numbers(y)?);
     let mut order: Vec<String> = Vec::new();
     for n in &names {
         if !order.contains(n) {
@@ -443,21 +428,21 @@ fn per_equation(t: &Table, x: &str, y: &str, transform: impl Fn(f64) -> f64) -> 
 }
 
 fn finish_rows(rows: &[Row], params: &Params, tables: Tables, title: &str) -> Result<Outcome> {
-    let summary = table(&tables, "rows")?;
-    let labels = strings(summary, "equation")?;
+    let summary = artifacts::table::find(&tables, "rows")?;
+    let labels = summary.strings("equation")?;
     if labels.len() != rows.len() {
         bail!("expected {} rows, found {}", rows.len(), labels.len());
     }
     let (smooth_c, dens_c, verdict_c) = (
-        column(summary, "smooth_code")?,
-        column(summary, "density_code")?,
-        column(summary, "verdict_code")?,
+        summary.numbers("smooth_code")?,
+        summary.numbers("density_code")?,
+        summary.numbers("verdict_code")?,
     );
     let (residual, gap, overlap_last, plat) = (
-        column(summary, "max_symbol_residual")?,
-        column(summary, "max_companion_gap")?,
-        column(summary, "overlap_at_last_time")?,
-        column(summary, "unsmoothed_plateau_at_t_final")?,
+        summary.numbers("max_symbol_residual")?,
+        summary.numbers("max_companion_gap")?,
+        summary.numbers("overlap_at_last_time")?,
+        summary.numbers("unsmoothed_plateau_at_t_final")?,
     );
     let mut q = vec![
         Quantity::exact("dispersion.max_symbol_residual", residual.iter().copied().fold(0.0, f64::max)),
@@ -489,14 +474,14 @@ fn finish_rows(rows: &[Row], params: &Params, tables: Tables, title: &str) -> Re
     if let Some(i) = rows.iter().position(|r| matches!(r.eq, Equation::Helmholtz { .. })) {
         q.push(Quantity::exact(
             "helmholtz.positivity_window_k0_rho",
-            column(summary, "helmholtz_first_negative_k0_rho")?[i],
+            summary.numbers("helmholtz_first_negative_k0_rho")?[i],
         ));
         q.push(Quantity::exact("helmholtz.window_closed_form", helmholtz_window()));
     }
     if rows.iter().any(|r| r.eq == Equation::Diffusion) {
         // Eq. 9.7 against the computed overlap at each T (A.138 with e^{−k²T} and the source width).
-        let ov = table(&tables, "overlap")?;
-        let (names, ts, fs) = (strings(ov, "equation")?, column(ov, "t")?, column(ov, "overlap")?);
+        let ov = artifacts::table::find(&tables, "overlap")?;
+        let (names, ts, fs) = (ov.strings("equation")?, ov.numbers("t")?, ov.numbers("overlap")?);
         let (delta, s) = (params.f64("delta")?, params.f64("source_width")?);
         let gap = names
             .iter()
@@ -509,19 +494,19 @@ fn finish_rows(rows: &[Row], params: &Params, tables: Tables, title: &str) -> Re
     let mut out = Outcome {
         tables: vec![
             ("rows".into(), summary.clone()),
-            ("dispersion".into(), table(&tables, "dispersion")?.clone()),
-            ("overlap".into(), table(&tables, "overlap")?.clone()),
-            ("density".into(), table(&tables, "density")?.clone()),
+            ("dispersion".into(), artifacts::table::find(&tables, "dispersion")?.clone()),
+            ("overlap".into(), artifacts::table::find(&tables, "overlap")?.clone()),
+            ("density".into(), artifacts::table::find(&tables, "density")?.clone()),
         ],
         quantities: q,
         ..Default::default()
     };
     let (ours_v, paper_v, ours_s, paper_s, dsign) = (
-        strings(summary, "verdict_ours")?,
-        strings(summary, "verdict_paper")?,
-        strings(summary, "smooth_ours")?,
-        strings(summary, "smooth_paper")?,
-        strings(summary, "density_sign")?,
+        summary.strings("verdict_ours")?,
+        summary.strings("verdict_paper")?,
+        summary.strings("smooth_ours")?,
+        summary.strings("smooth_paper")?,
+        summary.strings("density_sign")?,
     );
     for i in 0..rows.len() {
         out.notes.push(format!(
@@ -548,9 +533,11 @@ fn finish_rows(rows: &[Row], params: &Params, tables: Tables, title: &str) -> Re
         series,
     };
     // Im ω − Im ω(0) on a signed log scale would hide zeros: plot it clipped to [−5, 1] instead.
-    let disp = per_equation(table(&tables, "dispersion")?, "k", "im_omega_minus_im_omega0", |v| v.clamp(-5.0, 1.0))?;
-    let ov = per_equation(table(&tables, "overlap")?, "t", "overlap", |v| v)?;
-    let dens = per_equation(table(&tables, "density")?, "x", "p_over_max", |v| v)?;
+    let disp = per_equation(artifacts::table::find(&tables, "dispersion")?, "k", "im_omega_minus_im_omega0", |v| {
+        v.clamp(-5.0, 1.0)
+    })?;
+    let ov = per_equation(artifacts::table::find(&tables, "overlap")?, "t", "overlap", |v| v)?;
+    let dens = per_equation(artifacts::table::find(&tables, "density")?, "x", "p_over_max", |v| v)?;
     out.figures.push((
         String::new(),
         Figure {

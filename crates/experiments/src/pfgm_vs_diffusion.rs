@@ -9,7 +9,7 @@
 
 use crate::table_5_1::{score_cell, seeds};
 use crate::{CellDone, Experiment, Outcome, Quantity, Run};
-use anyhow::{anyhow, bail, Result};
+use anyhow::{bail, Result};
 use artifacts::{Column, Table, Tables};
 use diffusion::{Schedule, VeGeometric, VpLinear};
 use figures::{Figure, Panel, Series, Style};
@@ -208,11 +208,8 @@ impl Experiment for PfgmVsDiffusion {
     }
 
     fn finish(&self, params: &Params, tables: Tables) -> Result<Outcome> {
-        let t = &tables.iter().find(|(n, _)| n == "per_seed").ok_or_else(|| anyhow!("no per_seed table"))?.1;
-        let rows = match t.column("row") {
-            Some(Column::Str(v)) => v.clone(),
-            _ => bail!("per_seed has no row column"),
-        };
+        let t = artifacts::table::find(&tables, "per_seed")?;
+        let rows = t.strings("row")?;
         let wrong = t.f64_column("wrong_sign_v_z").unwrap_or_default();
         let (width, nfe, w1, mmd) = (
             t.f64_column("width").unwrap_or_default(),

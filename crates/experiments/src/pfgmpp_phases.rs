@@ -116,10 +116,6 @@ fn cell_labels(p: &Params, dims: &[f64]) -> Result<Vec<String>> {
         .collect())
 }
 
-fn table<'a>(tables: &'a Tables, name: &str) -> Result<&'a Table> {
-    tables.iter().find(|(n, _)| n == name).map(|(_, t)| t).ok_or_else(|| anyhow!("no {name} table"))
-}
-
 fn col(t: &Table, name: &str) -> Result<Vec<f64>> {
     t.f64_column(name).ok_or_else(|| anyhow!("table lacks {name}"))
 }
@@ -242,7 +238,7 @@ impl Experiment for Fig83 {
     fn finish(&self, params: &Params, tables: Tables) -> Result<Outcome> {
         let (names, dims, sigmas) = (params.str_list("datasets")?, cell_dims(params, true)?, sigma_grid(params)?);
         let level = params.f64("tvd_level")?;
-        let t = table(&tables, "tvd")?;
+        let t = artifacts::table::find(&tables, "tvd")?;
         let tvd = col(t, "tvd_mean")?;
         let g = sigmas.len();
         ensure!(tvd.len() == names.len() * dims.len() * g, "tvd table has {} rows", tvd.len());
@@ -443,7 +439,7 @@ impl Experiment for Fig84 {
 
     fn finish(&self, params: &Params, tables: Tables) -> Result<Outcome> {
         let (names, dims, sigmas) = (params.str_list("datasets")?, cell_dims(params, false)?, params.f64_list("field_sigmas")?);
-        let t = table(&tables, "field_gap")?;
+        let t = artifacts::table::find(&tables, "field_gap")?;
         let gap = col(t, "gap_mean")?;
         let g = sigmas.len();
         ensure!(gap.len() == names.len() * dims.len() * g, "field_gap table has {} rows", gap.len());

@@ -64,14 +64,6 @@ fn label(c: &Cell) -> String {
     }
 }
 
-/// A text column of a table.
-fn strings(t: &Table, name: &str) -> Result<Vec<String>> {
-    match t.column(name) {
-        Some(artifacts::Column::Str(v)) => Ok(v.clone()),
-        _ => bail!("table lacks the text column `{name}`"),
-    }
-}
-
 /// The ring of Fig. B.20: `modes` Gaussians of variance `mode_variance` equally spaced on the unit circle.
 fn ring(p: &Params) -> Result<GaussianMixture> {
     let k = p.usize("modes")?;
@@ -245,7 +237,7 @@ impl Experiment for PgVsSvgd {
             rcol("off_manifold_fraction")?,
         );
         let alpha = rcol("alpha")?;
-        let method = strings(&ring_t, "method")?;
+        let method = ring_t.strings("method")?;
         let all = cells(params)?;
         let ring_cells: Vec<&Cell> = all.iter().filter(|c| matches!(c, Cell::Ring { .. })).collect();
         let mut out = Outcome::default();
@@ -302,7 +294,7 @@ impl Experiment for PgVsSvgd {
             out.notes.push(format!("{m}: {}.", parts.join("; ")));
         }
 
-        let dm = strings(&dim_t, "method")?;
+        let dm = dim_t.strings("method")?;
         let dd: Vec<usize> = dim_t
             .f64_column("dim")
             .ok_or_else(|| anyhow!("dimension table lacks `dim`"))?

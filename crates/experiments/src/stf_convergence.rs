@@ -9,7 +9,7 @@
 
 use crate::image_model::{self, FdDigits, Setting};
 use crate::{CellDone, Experiment, Outcome, Quantity, Run};
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{bail, Context, Result};
 use artifacts::{Table, Tables};
 use figures::{Figure, Panel, Series, Style};
 use rayon::prelude::*;
@@ -107,7 +107,7 @@ impl Experiment for StfConvergence {
     }
 
     fn finish(&self, params: &Params, tables: Tables) -> Result<Outcome> {
-        let t = &tables.iter().find(|(n, _)| n == "curves").ok_or_else(|| anyhow!("no curves table"))?.1;
+        let t = artifacts::table::find(&tables, "curves")?;
         let (reference, step, fd) = (
             t.f64_column("reference").unwrap_or_default(),
             t.f64_column("step").unwrap_or_default(),

@@ -10,7 +10,7 @@
 
 use crate::image_model::{self, FdDigits, Images, Objective, Setting};
 use crate::{CellDone, Experiment, Outcome, Quantity, Run};
-use anyhow::{anyhow, bail, Result};
+use anyhow::{bail, Result};
 use artifacts::{Column, Table, Tables};
 use diffusion::VeGeometric;
 use figures::{Figure, Panel, Series, Style};
@@ -170,7 +170,7 @@ impl Experiment for StfImages {
     }
 
     fn finish(&self, params: &Params, tables: Tables) -> Result<Outcome> {
-        let t = &tables.iter().find(|(n, _)| n == "per_model").ok_or_else(|| anyhow!("no per_model table"))?.1;
+        let t = artifacts::table::find(&tables, "per_model")?;
         let col = |name: &str| -> Result<Vec<String>> {
             match t.column(name) {
                 Some(Column::Str(v)) => Ok(v.clone()),

@@ -8,8 +8,8 @@
 
 use crate::image_model::{self, Setting};
 use crate::{CellDone, Experiment, Outcome, Quantity, Run};
-use anyhow::{anyhow, Result};
-use artifacts::{Column, Table, Tables};
+use anyhow::Result;
+use artifacts::{Table, Tables};
 use figures::{Figure, Panel, Series, Style};
 use registry::Params;
 
@@ -64,11 +64,8 @@ impl Experiment for StfOverhead {
     }
 
     fn finish(&self, params: &Params, tables: Tables) -> Result<Outcome> {
-        let t = &tables.iter().find(|(n, _)| n == "costs").ok_or_else(|| anyhow!("no costs table"))?.1;
-        let data = match t.column("dataset") {
-            Some(Column::Str(v)) => v.clone(),
-            _ => anyhow::bail!("costs has no dataset column"),
-        };
+        let t = artifacts::table::find(&tables, "costs")?;
+        let data = t.strings("dataset")?;
         let (refs, overhead) = (t.f64_column("reference").unwrap_or_default(), t.f64_column("flop_overhead").unwrap_or_default());
         let mut out = Outcome::default();
         let mut series = vec![];

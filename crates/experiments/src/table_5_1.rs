@@ -5,8 +5,8 @@
 //! trained once and cached under `results/.checkpoints/<sha256 of its config>/`.
 
 use crate::{CellDone, Experiment, Outcome, Quantity, Run};
-use anyhow::{anyhow, bail, Result};
-use artifacts::{Column, Table, Tables};
+use anyhow::{bail, Result};
+use artifacts::{Table, Tables};
 use figures::{Figure, Panel, Series, Style};
 use registry::Params;
 use samplers::spec::{SamplerSpec, SIGMA_MAX};
@@ -67,11 +67,8 @@ impl Experiment for Table51 {
     }
 
     fn finish(&self, _params: &Params, tables: Tables) -> Result<Outcome> {
-        let t = &tables.iter().find(|(n, _)| n == "per_seed").ok_or_else(|| anyhow!("no per_seed table"))?.1;
-        let rows = match t.column("row") {
-            Some(Column::Str(v)) => v.clone(),
-            _ => bail!("per_seed has no row column"),
-        };
+        let t = artifacts::table::find(&tables, "per_seed")?;
+        let rows = t.strings("row")?;
         let (nfe, w1, mmd) = (
             t.f64_column("nfe").unwrap_or_default(),
             t.f64_column("w1").unwrap_or_default(),

@@ -7,8 +7,8 @@
 use crate::image_model::{self, FdDigits, Objective, Setting};
 use crate::table_5_1::{paired_difference_in_se, seeds, specs, ROWS};
 use crate::{CellDone, Experiment, Outcome, Quantity, Run};
-use anyhow::{anyhow, bail, Result};
-use artifacts::{Column, Table, Tables};
+use anyhow::Result;
+use artifacts::{Table, Tables};
 use figures::{Figure, ImageGrid, Panel, Series, Style};
 use registry::Params;
 use samplers::spec::SIGMA_MAX;
@@ -57,11 +57,8 @@ impl Experiment for Table51Digits {
     }
 
     fn finish(&self, _params: &Params, tables: Tables) -> Result<Outcome> {
-        let t = &tables.iter().find(|(n, _)| n == "per_seed").ok_or_else(|| anyhow!("no per_seed table"))?.1;
-        let rows = match t.column("row") {
-            Some(Column::Str(v)) => v.clone(),
-            _ => bail!("per_seed has no row column"),
-        };
+        let t = artifacts::table::find(&tables, "per_seed")?;
+        let rows = t.strings("row")?;
         let (nfe, fd, seed) = (
             t.f64_column("nfe").unwrap_or_default(),
             t.f64_column("fd_digits").unwrap_or_default(),
@@ -118,10 +115,7 @@ pub(crate) fn grid_table(row: &str, pixels: &[f64]) -> Table {
 /// One block of sample images per row name of a `grid` table, images of `height` × `width`
 /// pixels in [−1, 1].
 pub(crate) fn sample_grid(grid: &Table, height: usize, width: usize) -> Result<ImageGrid> {
-    let rows = match grid.column("row") {
-        Some(Column::Str(v)) => v.clone(),
-        _ => bail!("grid has no row column"),
-    };
+    let rows = grid.strings("row")?;
     let values = grid.f64_column("value").unwrap_or_default();
     let mut blocks: Vec<(String, Vec<f64>)> = Vec::new();
     for (name, v) in rows.iter().zip(&values) {

@@ -6,8 +6,8 @@
 //! paired by sampling seed.
 
 use crate::{CellDone, Experiment, Outcome, Quantity, Run};
-use anyhow::{anyhow, bail, Result};
-use artifacts::{Column, Table, Tables};
+use anyhow::{anyhow, Result};
+use artifacts::{Table, Tables};
 use figures::{Figure, Panel, Series, Style};
 use registry::Params;
 use samplers::{jump::Jump, spec::SamplerSpec, Particles};
@@ -62,11 +62,8 @@ impl Experiment for Table51Pfgmpp {
     }
 
     fn finish(&self, _params: &Params, tables: Tables) -> Result<Outcome> {
-        let t = &tables.iter().find(|(n, _)| n == "per_seed").ok_or_else(|| anyhow!("no per_seed table"))?.1;
-        let rows = match t.column("row") {
-            Some(Column::Str(v)) => v.clone(),
-            _ => bail!("per_seed has no row column"),
-        };
+        let t = artifacts::table::find(&tables, "per_seed")?;
+        let rows = t.strings("row")?;
         let col = |c: &str| t.f64_column(c).ok_or_else(|| anyhow!("per_seed lacks `{c}`"));
         let (seed, nfe, w1, mmd) = (col("seed")?, col("nfe")?, col("w1")?, col("mmd2")?);
         let pick = |name: &str, v: &[f64]| -> Vec<f64> { (0..rows.len()).filter(|&i| rows[i] == name).map(|i| v[i]).collect() };

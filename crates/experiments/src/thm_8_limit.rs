@@ -34,10 +34,6 @@ fn slope_from(x: &[f64], y: &[f64], from: f64) -> f64 {
     loglog_slope(&xs, &ys)
 }
 
-fn table<'a>(tables: &'a Tables, name: &str) -> Result<&'a Table> {
-    tables.iter().find(|(n, _)| n == name).map(|(_, t)| t).ok_or_else(|| anyhow!("no {name} table"))
-}
-
 impl Experiment for Thm8Limit {
     fn cells(&self, params: &Params) -> Result<Vec<String>> {
         Ok(params.f64_list("sigmas")?.iter().map(|s| format!("sigma={s}")).collect())
@@ -106,7 +102,7 @@ impl Experiment for Thm8Limit {
             .f64("prior_kl", kl.clone())
             .f64("kl_leading_order", kl_lead.clone());
 
-        let gap = table(&tables, "denoiser_gap")?;
+        let gap = artifacts::table::find(&tables, "denoiser_gap")?;
         let col = |name: &str| gap.f64_column(name).ok_or_else(|| anyhow!("denoiser_gap lacks {name}"));
         let (g_sigma, g_dim, g_mean) = (col("sigma")?, col("aug_dim")?, col("gap_mean")?);
         let per_sigma: Vec<(f64, Vec<f64>, Vec<f64>)> = sigmas

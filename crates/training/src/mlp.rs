@@ -25,7 +25,7 @@ use crate::embedding::{positional_features, time_features};
 use crate::network::{Network, NetworkConfig};
 use crate::params::{initial_values, kaiming, lecun, linear_specs, varmap_of, Init, ParamSpec};
 use crate::precond::{Coefficients, EdmPrecond, Precond};
-use anyhow::{bail, ensure, Context, Result};
+use anyhow::{ensure, Context, Result};
 use candle_core::{Device, Tensor, Var};
 use candle_nn::{Linear, Module, VarMap};
 use serde::{Deserialize, Serialize};
@@ -415,19 +415,8 @@ impl diffusion::Denoiser for Mlp {
     /// network's share c_out F_θ carries f32 rounding.
     fn denoise(&self, x: &[f64], sigma: f64, out: &mut [f64]) -> Result<()> {
         let d = self.config.dim;
-        ensure!(
-            x.len().is_multiple_of(d) && out.len() == x.len(),
-            "MLP denoiser: input of {} and output of {} values for dimension {d}",
-            x.len(),
-            out.len()
-        );
-        if sigma == 0.0 || x.is_empty() {
-            // c_skip(0) = 1, c_out(0) = 0: D(x; 0) = x.
-            out.copy_from_slice(x);
+        if !crate::network::begin_denoise("MLP", d, x, sigma, out)? {
             return Ok(());
-        }
-        if !(sigma.is_finite() && sigma > 0.0) {
-            bail!("MLP denoiser: σ = {sigma} is not a noise level");
         }
         let (f, coefs) = self.network(x, &vec![sigma; x.len() / d])?;
         let f = f.flatten_all()?.to_vec1::<f32>().context("reading the network output")?;

@@ -6,7 +6,7 @@
 //! swapping its configuration.
 
 use crate::precond::Precond;
-use anyhow::Result;
+use anyhow::{bail, ensure, Result};
 use candle_core::{Tensor, Var};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -77,4 +77,24 @@ pub struct TrainingOutput {
     pub denoised: Tensor,
     /// A scalar added to the batch loss (e.g. the KL term of a continuous latent), if any.
     pub penalty: Option<Tensor>,
+}
+
+/// The checks every network's `Denoiser::denoise` starts with: whole rows of `dim` values, an
+/// output as long as the input, σ a noise level. At σ = 0 (c_skip = 1, c_out = 0) or for no rows
+/// it writes D(x; 0) = x and returns false: nothing is left to compute.
+pub(crate) fn begin_denoise(what: &str, dim: usize, x: &[f64], sigma: f64, out: &mut [f64]) -> Result<bool> {
+    ensure!(
+        x.len().is_multiple_of(dim) && out.len() == x.len(),
+        "{what} denoiser: input of {} and output of {} values for rows of {dim}",
+        x.len(),
+        out.len()
+    );
+    if sigma == 0.0 || x.is_empty() {
+        out.copy_from_slice(x);
+        return Ok(false);
+    }
+    if !(sigma.is_finite() && sigma > 0.0) {
+        bail!("{what} denoiser: σ = {sigma} is not a noise level");
+    }
+    Ok(true)
 }

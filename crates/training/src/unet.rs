@@ -22,7 +22,7 @@ use crate::image_layers::{add_bias, avg_pool2, cat_channels, conv1x1, conv3x3, g
 use crate::network::{Network, NetworkConfig};
 use crate::params::{initial_values, kaiming, lecun, linear_specs, varmap_of, Init, ParamSpec};
 use crate::precond::{Coefficients, EdmPrecond, Precond};
-use anyhow::{bail, ensure, Context, Result};
+use anyhow::{ensure, Context, Result};
 use candle_core::{Device, Tensor, Var};
 use candle_nn::VarMap;
 use rayon::prelude::*;
@@ -393,18 +393,8 @@ impl diffusion::Denoiser for UNet {
     /// The skip term c_skip x is added in f64, so D − x keeps f64 accuracy at small σ.
     fn denoise(&self, x: &[f64], sigma: f64, out: &mut [f64]) -> Result<()> {
         let d = self.config.dim();
-        ensure!(
-            x.len().is_multiple_of(d) && out.len() == x.len(),
-            "U-Net denoiser: input of {} and output of {} values for images of {d}",
-            x.len(),
-            out.len()
-        );
-        if sigma == 0.0 || x.is_empty() {
-            out.copy_from_slice(x);
+        if !crate::network::begin_denoise("U-Net", d, x, sigma, out)? {
             return Ok(());
-        }
-        if !(sigma.is_finite() && sigma > 0.0) {
-            bail!("U-Net denoiser: σ = {sigma} is not a noise level");
         }
         // Chunks in parallel: candle's element-wise CPU ops run on one thread here
         // (CANDLE_NUM_THREADS = 1), so two chunks at once use both cores; each chunk's result
