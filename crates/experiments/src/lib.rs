@@ -20,6 +20,7 @@ pub mod image_model;
 pub mod outcome;
 pub mod pfgm_vs_diffusion;
 pub mod pfgmpp_phases;
+pub mod pfgmpp_stf;
 pub mod pg_vs_svgd;
 pub mod prop_6_3;
 pub mod prop_6_4;
@@ -142,6 +143,7 @@ pub fn runners() -> Vec<(&'static str, &'static dyn Experiment)> {
         ("pfgmpp-1000d", &table_b_26::TableB26),
         ("pfgmpp-1000d-robustness", &table_8_4::Table84),
         ("pfgm-vs-diffusion", &pfgm_vs_diffusion::PfgmVsDiffusion),
+        ("pfgmpp-stf-target", &pfgmpp_stf::PfgmppStf),
     ]
 }
 

@@ -52,15 +52,33 @@ pub fn trained_with(run: &Run, data: &[f64], perturbation: Perturbation) -> Resu
 /// The EMA model of the given configurations trained on `data` (this module's data set, from the
 /// parameters `data_points` and `data_seed`), cached under the hash of everything that shapes it.
 pub fn trained_as(run: &Run, data: &[f64], model: &MlpConfig, train: &TrainConfig) -> Result<Mlp> {
+    trained_stf(run, data, model, train, 1)
+}
+
+/// The same trained on the Stable Target Field with reference batches of `reference` points
+/// (Alg. 1; with the PFGM++ kernel's weights when `train` perturbs by PFGM++, B.6.3); n = 1 is
+/// [`trained_as`], bit for bit and under the same cache key.
+pub fn trained_stf(run: &Run, data: &[f64], model: &MlpConfig, train: &TrainConfig, reference: usize) -> Result<Mlp> {
     let p = run.params;
-    let key = artifacts::sha256_hex(serde_json::to_string(&(model, train, p.usize("data_points")?, p.u64("data_seed")?))?.as_bytes());
+    let (points, seed) = (p.usize("data_points")?, p.u64("data_seed")?);
+    let json = if reference == 1 {
+        serde_json::to_string(&(model, train, points, seed))?
+    } else {
+        serde_json::to_string(&(model, train, points, seed, "stf", reference))?
+    };
+    let key = artifacts::sha256_hex(json.as_bytes());
     let set = TrainingSet::new(20, data.to_vec())?;
     let dir = run.checkpoint_dir(&key[..16])?;
+    let mut stf = stable_target::StfTarget::new(20, data.to_vec(), reference)?;
+    if let Perturbation::Pfgmpp { augment } = train.perturbation {
+        stf = stf.with_pfgmpp(augment)?;
+    }
+    let target = training::stf_target(stf);
     let options = TrainOptions {
         checkpoint: Some(&dir),
         checkpoint_every: 2000,
         progress: true,
-        target: None,
+        target: (reference > 1).then_some(&target as &training::TargetFn),
     };
     Ok(training::train(model, train, &set, &options)?.ema)
 }
