@@ -148,7 +148,10 @@ impl Setup {
     }
 
     fn index(&self, m: Method) -> Result<usize> {
-        self.methods.iter().position(|&x| x == m).ok_or_else(|| anyhow!("{} is not among the methods", m.label()))
+        self.methods
+            .iter()
+            .position(|&x| x == m)
+            .ok_or_else(|| anyhow!("{} is not among the methods", m.label()))
     }
 }
 
@@ -289,7 +292,11 @@ impl Experiment for RsdTable1 {
             let mut rows: Vec<Vec<f64>> = Vec::with_capacity(sets);
             for k in 0..sets {
                 let m = measurement(&s, p, k)?;
-                let reference_z = draws(&m.posterior, refs, Stream::new(p.u64("measurement_seed")?).child(k as u64).named("posterior-reference"));
+                let reference_z = draws(
+                    &m.posterior,
+                    refs,
+                    Stream::new(p.u64("measurement_seed")?).child(k as u64).named("posterior-reference"),
+                );
                 let reference_x: Vec<f64> = reference_z.chunks(DIM_Z).flat_map(|z| s.decode(z)).collect();
                 let (x, z) = particles(&s, p, method, &m, run.stream.child(c as u64).child(k as u64).named("particles"))?;
                 rows.push(score(&s, &m, &x, &z, &reference_x, min_weight));
@@ -383,10 +390,22 @@ impl Experiment for RsdTable1 {
         let mut table1 = Table::new()
             .str("paper_row", paper_rows)
             .str("ours", rows.iter().map(|&c| s.methods[c].label()).collect());
-        for name in ["psnr_mean_of_n", "psnr_best_of_n", "feature_distance_mean_of_n", "energy_distance", "diversity", "coverage"] {
+        for name in [
+            "psnr_mean_of_n",
+            "psnr_best_of_n",
+            "feature_distance_mean_of_n",
+            "energy_distance",
+            "diversity",
+            "coverage",
+        ] {
             table1 = table1.f64(name, rows.iter().map(|&c| est(j(name), c).mean).collect());
         }
-        for (col, key) in [("paper_psnr", "paper_psnr"), ("paper_lpips", "paper_lpips"), ("paper_fid", "paper_fid"), ("paper_diversity", "paper_diversity")] {
+        for (col, key) in [
+            ("paper_psnr", "paper_psnr"),
+            ("paper_lpips", "paper_lpips"),
+            ("paper_fid", "paper_fid"),
+            ("paper_diversity", "paper_diversity"),
+        ] {
             let v = params.f64_list(key)?;
             ensure!(v.len() == 4, "{key} must hold Table 1's four rows");
             table1.columns.push((col.to_string(), Column::F64(v)));
@@ -422,8 +441,13 @@ impl Experiment for RsdTable1 {
                 est(8, c).mean
             )
         };
-        out.notes.push(format!("Per set of {} particles over {sets} measurements: {}.", params.usize("particles")?, (0..nm).map(row).collect::<Vec<_>>().join("; ")));
-        out.notes.push(format!("Paired contrasts (mean ± s.e. over measurements): {}.", contrasts.join(", ")));
+        out.notes.push(format!(
+            "Per set of {} particles over {sets} measurements: {}.",
+            params.usize("particles")?,
+            (0..nm).map(row).collect::<Vec<_>>().join("; ")
+        ));
+        out.notes
+            .push(format!("Paired contrasts (mean ± s.e. over measurements): {}.", contrasts.join(", ")));
         let min_weight = params.f64("mode_min_weight")?;
         let mut modes = 0.0;
         for k in 0..sets {
@@ -459,8 +483,20 @@ fn figure(s: &Setup, params: &Params, mean: &dyn Fn(usize, usize) -> f64) -> Res
             x_log: false,
             y_log: false,
             series: vec![
-                Series::new(label(format!("RSD-HQS, γ = {:?}", params.f64_list("gammas").unwrap_or_default())), &xs(&rsd), &ys(&rsd), Style::LineMarkers, 0),
-                Series::new(label(format!("DPS, ζ = {:?}", params.f64_list("dps_scales").unwrap_or_default())), &xs(&dps), &ys(&dps), Style::LineMarkers, 1),
+                Series::new(
+                    label(format!("RSD-HQS, γ = {:?}", params.f64_list("gammas").unwrap_or_default())),
+                    &xs(&rsd),
+                    &ys(&rsd),
+                    Style::LineMarkers,
+                    0,
+                ),
+                Series::new(
+                    label(format!("DPS, ζ = {:?}", params.f64_list("dps_scales").unwrap_or_default())),
+                    &xs(&dps),
+                    &ys(&dps),
+                    Style::LineMarkers,
+                    1,
+                ),
                 Series::new(label("latent RED-diff".into()), &xs(&[red]), &ys(&[red]), Style::Markers, 2),
                 Series::new(label("exact posterior draws".into()), &xs(&[exact]), &ys(&[exact]), Style::Markers, 3),
             ],
