@@ -197,9 +197,9 @@ mod tests {
             })
             .collect();
         softmax_in_place(&mut lw);
-        for k in 0..2 {
+        for (k, w) in lw.iter().enumerate() {
             let (m, s2) = (g.mean(k), g.variances[k]);
-            assert!((post.weights[k] - lw[k]).abs() < 1e-12);
+            assert!((post.weights[k] - w).abs() < 1e-12);
             assert!((post.mean(k)[0] - (nv * m[0] + s2 * y) / (s2 + nv)).abs() < 1e-12);
             assert!((post.mean(k)[1] - m[1]).abs() < 1e-12);
         }

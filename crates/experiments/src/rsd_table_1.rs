@@ -419,7 +419,7 @@ impl Experiment for RsdTable1 {
             let mut lam = 0.0;
             for _ in 0..200 {
                 let bv: Vec<f64> = b.chunks_exact(DIM_Z).map(|r| r.iter().zip(&v).map(|(a, c)| a * c).sum()).collect();
-                let mut w = vec![0.0; DIM_Z];
+                let mut w = [0.0; DIM_Z];
                 for (r, bvr) in b.chunks_exact(DIM_Z).zip(&bv) {
                     w.iter_mut().zip(r).for_each(|(o, a)| *o += a * bvr);
                 }

@@ -246,6 +246,19 @@ mod tests {
         u
     }
 
+    /// The prior N(μ, s²I) in 2-D, W = I and the half mask A = [1 0] with measurement y.
+    fn half_masked_gaussian(mu: [f64; 2], s2: f64, y: f64) -> (GaussianMixture, LinearProblem) {
+        let prior = GaussianMixture::new(2, vec![1.0], mu.to_vec(), vec![s2]);
+        let problem = LinearProblem {
+            a: vec![1.0, 0.0],
+            decoder: vec![1.0, 0.0, 0.0, 1.0],
+            y: vec![y],
+            dim_x: 2,
+            dim_z: 2,
+        };
+        (prior, problem)
+    }
+
     #[test]
     fn gaussian_prior_without_repulsion_reaches_the_closed_form_fixed_point() {
         // Prior N(μ, s²I) in 2-D, W = I, A = [1 0] (a half mask), y = 1.2. At one noise level σ̃ the
@@ -255,14 +268,7 @@ mod tests {
         // a linear system in (x, z), which is the MAP of a Gaussian model with prior precision
         // (λ/ρ)σ̃c. The particles' final average must land on it.
         let (mu, s2) = ([0.5, -1.0], 0.8);
-        let prior = GaussianMixture::new(2, vec![1.0], mu.to_vec(), vec![s2]);
-        let problem = LinearProblem {
-            a: vec![1.0, 0.0],
-            decoder: vec![1.0, 0.0, 0.0, 1.0],
-            y: vec![1.2],
-            dim_x: 2,
-            dim_z: 2,
-        };
+        let (prior, problem) = half_masked_gaussian(mu, s2, 1.2);
         let schedule = Ddpm::stable_diffusion(1000);
         let t = 300;
         let sigma = schedule.sigma(t);
@@ -311,14 +317,7 @@ mod tests {
         // stationarity equations gives x₁ = (y + κμ₁)/(1 + κ) with κ = (ρ/2)·p/(1 + p), p = (λ/ρ)σ̃c,
         // so λ chosen to make κ = σ_v²/s² must land on the posterior mean.
         let (mu, s2, noise_var, y) = ([0.5, -1.0], 0.8, 0.3, 1.2);
-        let prior = GaussianMixture::new(2, vec![1.0], mu.to_vec(), vec![s2]);
-        let problem = LinearProblem {
-            a: vec![1.0, 0.0],
-            decoder: vec![1.0, 0.0, 0.0, 1.0],
-            y: vec![y],
-            dim_x: 2,
-            dim_z: 2,
-        };
+        let (prior, problem) = half_masked_gaussian(mu, s2, y);
         let schedule = Ddpm::stable_diffusion(1000);
         let t = 300;
         let sigma = schedule.sigma(t);
@@ -351,14 +350,7 @@ mod tests {
         // so the expected gradient −Aᵀ(y − Az) + λωc(z − μ)/2 (ω = σ̃) vanishes at
         // z₁ = (y + qμ₁)/(1 + q), z₂ = μ₂ with q = λωc/2.
         let (mu, s2, y) = ([0.5, -1.0], 0.8, 1.2);
-        let prior = GaussianMixture::new(2, vec![1.0], mu.to_vec(), vec![s2]);
-        let problem = LinearProblem {
-            a: vec![1.0, 0.0],
-            decoder: vec![1.0, 0.0, 0.0, 1.0],
-            y: vec![y],
-            dim_x: 2,
-            dim_z: 2,
-        };
+        let (prior, problem) = half_masked_gaussian(mu, s2, y);
         let schedule = Ddpm::stable_diffusion(1000);
         let t = 300;
         let sigma = schedule.sigma(t);
