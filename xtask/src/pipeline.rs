@@ -303,9 +303,12 @@ fn write_outputs(layout: &Layout, decl: &Declaration, tier: Tier, seed: u64, des
     let p = dest.run_dir.join("summary.csv");
     artifacts::csv::write_csv(&summary_table(&rows), &p)?;
     outputs.push(p);
+    let stem = |name: &str| if name.is_empty() { decl.id.clone() } else { format!("{}-{name}", decl.id) };
     for (name, fig) in &outcome.figures {
-        let stem = if name.is_empty() { decl.id.clone() } else { format!("{}-{name}", decl.id) };
-        outputs.extend(figures::write_figure(fig, &dest.figure_dir.join(stem))?);
+        outputs.extend(figures::write_figure(fig, &dest.figure_dir.join(stem(name)))?);
+    }
+    for (name, fig) in &outcome.heatmaps {
+        outputs.extend(figures::write_heatmaps(fig, &dest.figure_dir.join(stem(name)))?);
     }
     for (name, grid) in &outcome.images {
         outputs.push(figures::write_image_grid(grid, &dest.figure_dir.join(format!("{}-{name}", decl.id)))?);

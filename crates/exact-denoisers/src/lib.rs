@@ -3,13 +3,17 @@
 //! Both distributions have closed-form noisy marginals p_σ = p₀ ∗ N(0, σ²I), so D(x; σ) = E[x₀ | x]
 //! is a posterior-weighted average. The posterior weights are computed from log-probabilities with
 //! log-sum-exp ([`logspace`]), so σ → 0 and 3072-dimensional points neither overflow nor underflow.
+//! [`linear_posterior`] is the closed-form posterior of a mixture prior under a linear Gaussian
+//! measurement (the reference of the inverse-problem toys).
 
 pub mod gaussian_mixture;
+pub mod linear_posterior;
 pub mod logspace;
 pub mod perturbed;
 pub mod point_set;
 
 pub use gaussian_mixture::GaussianMixture;
+pub use linear_posterior::LinearGaussianPosterior;
 pub use logspace::{log_mean_exp, logsumexp, softmax_in_place};
 pub use perturbed::Perturbed;
 pub use point_set::PointSet;

@@ -19,7 +19,7 @@ use artifacts::{Column, Table, Tables};
 use diffusion::Denoiser;
 use exact_denoisers::{softmax_in_place, GaussianMixture};
 use figures::{Figure, Panel, Series, Style};
-use metrics::Estimate;
+use metrics::{in_batch_similarity, Estimate};
 use particle_guidance::{feature::feature_repulsion, sample_guided, sample_pg, Bandwidth, Kernel, ParticleGuidance, Repulsion, Scheme};
 use rayon::prelude::*;
 use registry::Params;
@@ -114,20 +114,6 @@ fn mode_posterior(g: &GaussianMixture, x: &[f64], sigma: f64, jacobian: bool) ->
         r.extend(l);
     }
     (r, jac)
-}
-
-/// Mean cosine similarity over the ordered pairs of a batch's feature vectors (spec ch6-9 §1.4).
-fn in_batch_similarity(features: &[f64], fdim: usize) -> f64 {
-    let n = features.len() / fdim;
-    let f = |i: usize| &features[i * fdim..(i + 1) * fdim];
-    let norm = |v: &[f64]| v.iter().map(|a| a * a).sum::<f64>().sqrt();
-    let mut s = 0.0;
-    for i in 0..n {
-        for j in (0..n).filter(|&j| j != i) {
-            s += f(i).iter().zip(f(j)).map(|(a, b)| a * b).sum::<f64>() / (norm(f(i)) * norm(f(j)));
-        }
-    }
-    s / (n * (n - 1)) as f64
 }
 
 /// A cell: method ("iid", "raw", "feature"), its weight and the CFG scale.
@@ -394,13 +380,6 @@ mod tests {
         .unwrap();
         cond.denoise(&x, 0.5, &mut b).unwrap();
         assert_eq!(a, b);
-    }
-
-    #[test]
-    fn similarity_of_one_hot_batches_counts_same_mode_pairs() {
-        // Modes 0, 0, 1, 2: one same-mode unordered pair of six.
-        let f = [1.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0];
-        assert!((in_batch_similarity(&f, 3) - 1.0 / 6.0).abs() < 1e-15);
     }
 
     #[test]

@@ -31,6 +31,7 @@ pub mod restart_sweeps;
 pub mod restart_theory;
 pub mod rsd_fig_9;
 pub mod rsd_inverse_toy;
+pub mod rsd_table_1;
 pub mod rsd_tables_2_6;
 pub mod solver_identities;
 pub mod stf_convergence;
@@ -136,6 +137,7 @@ pub fn runners() -> Vec<(&'static str, &'static dyn Experiment)> {
         ("rsd-bimodal-collapse", &rsd_fig_9::RsdFig9),
         ("rsd-vsd-tradeoff", &rsd_tables_2_6::RsdTables26),
         ("rsd-hqs-posterior", &rsd_inverse_toy::RsdInverseToy),
+        ("rsd-latent-inverse", &rsd_table_1::RsdTable1),
         ("genphys-table-9-1", &genphys_tables::Table91),
         ("genphys-table-9-2", &genphys_tables::Table92),
         ("pfgm-forward-hemisphere", &thm_6::Thm6),

@@ -1,7 +1,7 @@
 //! What an experiment produces after all its cells.
 
 use artifacts::Tables;
-use figures::{Figure, ImageGrid};
+use figures::{Figure, HeatMapFigure, ImageGrid};
 
 /// A computed number that references in the declaration can be compared with.
 #[derive(Clone, Debug, PartialEq)]
@@ -45,6 +45,8 @@ pub struct Outcome {
     pub figures: Vec<(String, Figure)>,
     /// Sample images, written as `figures/<id>-<name>.png`.
     pub images: Vec<(String, ImageGrid)>,
+    /// Heat maps, named like `figures` (PNG and SVG).
+    pub heatmaps: Vec<(String, HeatMapFigure)>,
     /// Lines printed after the side-by-side table (readings of errata, settled questions).
     pub notes: Vec<String>,
 }

@@ -10,6 +10,7 @@ use crate::{CellDone, Experiment, Outcome, Quantity, Run};
 use anyhow::{anyhow, bail, Result};
 use artifacts::{Table, Tables};
 use exact_denoisers::GaussianMixture;
+use metrics::energy_distance_from_distances;
 use particle_guidance::{sample_pg, Angular, Bandwidth, Kernel, ParticleGuidance, Scheme};
 use rand::Rng as _;
 use rayon::prelude::*;
@@ -46,26 +47,6 @@ fn case(p: &Params, name: &str) -> Result<(GaussianMixture, Kernel)> {
     Ok((GaussianMixture::new(2, weights, means, vec![p.f64("mode_variance")?; k]), kernel))
 }
 
-/// The energy distance 2E‖X − Y‖ − E‖X − X'‖ − E‖Y − Y'‖ between the two groups of `label` (true = Y),
-/// from the pooled distance matrix (V-statistic form).
-fn energy(d: &[f64], label: &[bool]) -> f64 {
-    let m = label.len();
-    let (mut xx, mut yy, mut xy) = (0.0, 0.0, 0.0);
-    for i in 0..m {
-        let row = &d[i * m..(i + 1) * m];
-        for j in 0..m {
-            match (label[i], label[j]) {
-                (false, false) => xx += row[j],
-                (true, true) => yy += row[j],
-                _ => xy += row[j],
-            }
-        }
-    }
-    let nx = label.iter().filter(|&&l| !l).count() as f64;
-    let ny = m as f64 - nx;
-    xy / (nx * ny) - xx / (nx * nx) - yy / (ny * ny)
-}
-
 impl Experiment for Prop63 {
     fn cells(&self, params: &Params) -> Result<Vec<String>> {
         params.str_list("cases")
@@ -96,7 +77,7 @@ impl Experiment for Prop63 {
                 .map(|q| exact_denoisers::squared_distance(&pts[(q / m) * dim..(q / m + 1) * dim], &pts[(q % m) * dim..(q % m + 1) * dim]).sqrt())
                 .collect();
             let label: Vec<bool> = (0..m).map(|i| i >= sets).collect();
-            let observed = energy(&d, &label);
+            let observed = energy_distance_from_distances(&d, &label);
             // Permutation p-value (1 + #{T* ≥ T})/(1 + P); permutation r shuffles with its own stream.
             let exceed = (0..perms)
                 .into_par_iter()
@@ -106,7 +87,7 @@ impl Experiment for Prop63 {
                     for i in (1..m).rev() {
                         l.swap(i, rng.random_range(0..=i));
                     }
-                    energy(&d, &l) >= observed
+                    energy_distance_from_distances(&d, &l) >= observed
                 })
                 .count();
             let pvalue = (1 + exceed) as f64 / (1 + perms) as f64;
@@ -174,19 +155,5 @@ impl Experiment for Prop63 {
              rotating the whole set, so Prop. 3 does not apply to it, and the sampled pairs are not invariant under rotating one."
         ));
         Ok(out)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn energy_distance_of_two_point_groups() {
-        // X = {0, 0}, Y = {1, 1} on a line: 2·1 − 0 − 0; the same points split evenly: 2·½ − ½ − ½ = 0.
-        let pts = [0.0f64, 0.0, 1.0, 1.0];
-        let d: Vec<f64> = (0..16).map(|q| (pts[q / 4] - pts[q % 4]).abs()).collect();
-        assert!((energy(&d, &[false, false, true, true]) - 2.0).abs() < 1e-15);
-        assert!(energy(&d, &[false, true, false, true]) < 1e-15);
     }
 }

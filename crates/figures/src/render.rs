@@ -37,7 +37,7 @@ fn color(i: usize) -> RGBColor {
 
 /// Tick labels: plain for moderate magnitudes with four significant digits (so that ticks 0.0015
 /// and 0.0016 stay apart), scientific with one digit otherwise.
-fn tick(v: &f64) -> String {
+pub(crate) fn tick(v: &f64) -> String {
     let a = v.abs();
     if a == 0.0 {
         "0".into()
@@ -182,20 +182,26 @@ pub fn render_svg(fig: &Figure) -> Result<String> {
 /// Writes `<stem>.png` and `<stem>.svg` atomically (temporary file, then rename). The stem is
 /// taken whole: ids such as `fig-3.3` contain dots that are not extensions.
 pub fn write_figure(fig: &Figure, stem: &Path) -> Result<Vec<std::path::PathBuf>> {
+    write_png_svg(stem, |p| render_png(fig, p), || render_svg(fig))
+}
+
+/// Writes `<stem>.png` by `png(path)` and `<stem>.svg` from `svg()`, each to a temporary file
+/// renamed into place, so that a reader never sees a half-written figure.
+pub(crate) fn write_png_svg(stem: &Path, png: impl Fn(&Path) -> Result<()>, svg: impl Fn() -> Result<String>) -> Result<Vec<std::path::PathBuf>> {
     let dir = stem.parent().unwrap_or(Path::new("."));
     let name = stem
         .file_name()
         .and_then(|s| s.to_str())
         .ok_or_else(|| anyhow!("figure path {} has no file name", stem.display()))?;
     std::fs::create_dir_all(dir).map_err(|e| anyhow!("cannot create the figure folder {}: {e}", dir.display()))?;
-    let (png, svg) = (dir.join(format!("{name}.png")), dir.join(format!("{name}.svg")));
+    let (png_path, svg_path) = (dir.join(format!("{name}.png")), dir.join(format!("{name}.svg")));
     let tmp = dir.join(format!(".{name}.{}.tmp.png", std::process::id()));
-    render_png(fig, &tmp)?;
-    std::fs::rename(&tmp, &png)?;
+    png(&tmp)?;
+    std::fs::rename(&tmp, &png_path)?;
     let tmp = dir.join(format!(".{name}.{}.tmp.svg", std::process::id()));
-    std::fs::write(&tmp, render_svg(fig)?)?;
-    std::fs::rename(&tmp, &svg)?;
-    Ok(vec![png, svg])
+    std::fs::write(&tmp, svg()?)?;
+    std::fs::rename(&tmp, &svg_path)?;
+    Ok(vec![png_path, svg_path])
 }
 
 #[cfg(test)]

@@ -1,19 +1,23 @@
 //! Statistics and distances used to score experiments: Monte Carlo means with standard errors, rate fits,
-//! the Kolmogorov–Smirnov distance to a distribution function, and distances between point sets (exact W1 by assignment, sliced W2, MMD², the Fréchet distance of fitted Gaussians).
+//! the Kolmogorov–Smirnov distance to a distribution function, distances between point sets (exact W1 by assignment, sliced W2, MMD², the energy distance, the Fréchet distance of fitted Gaussians), and cosine similarities of feature vectors.
 //!
 //! Point sets are row-major `f64` slices with a given dimension: point i is `points[i*dim..(i+1)*dim]`.
 
 pub mod assignment;
+pub mod energy;
 mod euclidean;
 pub mod frechet;
 pub mod ks;
 pub mod mmd;
+pub mod similarity;
 pub mod sliced;
 
 pub use assignment::{min_cost_assignment, w1_exact, w2_exact, W1Matching};
+pub use energy::{energy_distance, energy_distance_from_distances};
 pub use frechet::{frechet_distance, GaussianMoments};
 pub use ks::ks_distance;
 pub use mmd::{mmd_squared, GaussianMixtureKernel, MmdSquared};
+pub use similarity::{cosine_similarity, in_batch_similarity};
 pub use sliced::{sliced_w2, sliced_w2_along, w2_squared_1d};
 
 use statrs::statistics::Statistics;

@@ -2,7 +2,8 @@
 //!
 //! A set x₁…xₙ follows the reverse diffusion with the extra drift −α(σ) ∇_{xᵢ} Σⱼ k(xᵢ, xⱼ)
 //! (the gradient of log Φ = −(α/2) Σᵢⱼ k), in the EDM/VE convention σ(t) = t of the samplers
-//! crate and on the shared [`diffusion::Denoiser`] trait. Kernels: the Euclidean RBF ([`rbf`])
+//! crate and on the shared [`diffusion::Denoiser`] trait; [`vp`] runs the same guidance in VP coordinates
+//! x_t = α_t x₀ + σ_t n on any [`diffusion::Schedule`]. Kernels: the Euclidean RBF ([`rbf`])
 //! the RBF on angles about the origin ([`radial`]) and on distances from it ([`modulus`]), with the bandwidths of [`bandwidth`]
 //! (the notebook's h ∝ σ, and the median heuristic as the paper prints it and as the authors'
 //! code computes it). [`Scheme`] holds the two discretisations: Euler–Maruyama in σ (the
@@ -22,6 +23,7 @@ pub mod schedule;
 pub mod scheme;
 pub mod svgd;
 pub mod torus;
+pub mod vp;
 
 pub use bandwidth::Bandwidth;
 pub use guidance::ParticleGuidance;
@@ -30,3 +32,4 @@ pub use sampler::{sample_guided, sample_pg};
 pub use schedule::geometric_variance_grid;
 pub use scheme::Scheme;
 pub use svgd::{sample_svgd_guidance, svgd, svgd_direction};
+pub use vp::sample_pg_vp;

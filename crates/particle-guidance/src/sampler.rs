@@ -46,23 +46,8 @@ pub fn sample_guided(
                 (drift * dv, noise * dv.sqrt())
             }
         };
-        match guidance {
-            None => {}
-            Some((alpha, Repulsion::Displacement(r))) => p.x.iter_mut().zip(&r).for_each(|(xi, ri)| *xi += c * alpha * ri),
-            // The notebook rotates the old state, then adds the score step computed at it:
-            // R(cαω)x + c s(x) = R(cαω)x + (new − x).
-            Some((alpha, Repulsion::Rotation(omega))) => {
-                p.x.par_chunks_mut(dim)
-                    .zip(x.par_chunks(dim))
-                    .zip(omega.par_iter())
-                    .for_each(|((new, old), om)| {
-                        // Only the first two coordinates turn; the others add o − o as the full rotated point would.
-                        let turned = crate::radial::rotated(old, c * alpha * om);
-                        for (k, (n, o)) in new.iter_mut().zip(old).enumerate() {
-                            *n += turned.get(k).unwrap_or(o) - o;
-                        }
-                    });
-            }
+        if let Some((alpha, g)) = guidance {
+            apply_guidance(&mut p.x, &x, dim, c * alpha, &g);
         }
         if noise > 0.0 {
             p.add_noise(noise);
@@ -70,6 +55,31 @@ pub fn sample_guided(
         p.check(name, i, t_next)?;
     }
     Ok(())
+}
+
+/// Adds one step's guidance to the new states `new` of particles that were at `old` (both
+/// row-major, `dim` per row): a displacement `step`·r, or, for an angular velocity ω, the rotation
+/// of the old state by `step`·ω about the origin. `step` is the step's drift factor times α, the
+/// factor the score has in the same step, so log Φ enters as the score does (Eq. 6.4). Shared by
+/// the VE/σ steps above and the VP steps of [`crate::vp`].
+pub(crate) fn apply_guidance(new: &mut [f64], old: &[f64], dim: usize, step: f64, guidance: &Repulsion) {
+    match guidance {
+        Repulsion::Displacement(r) => new.iter_mut().zip(r).for_each(|(xi, ri)| *xi += step * ri),
+        // The notebook rotates the old state, then adds the score step computed at it:
+        // R(cαω)x + c s(x) = R(cαω)x + (new − x).
+        Repulsion::Rotation(omega) => {
+            new.par_chunks_mut(dim)
+                .zip(old.par_chunks(dim))
+                .zip(omega.par_iter())
+                .for_each(|((new, old), om)| {
+                    // Only the first two coordinates turn; the others add o − o as the full rotated point would.
+                    let turned = crate::radial::rotated(old, step * om);
+                    for (k, (n, o)) in new.iter_mut().zip(old).enumerate() {
+                        *n += turned.get(k).unwrap_or(o) - o;
+                    }
+                });
+        }
+    }
 }
 
 #[cfg(test)]

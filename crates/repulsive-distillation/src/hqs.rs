@@ -9,7 +9,8 @@
 //!
 //! with ω(t) = σ_t/α_t (the code's "linear" weighting) and the code's ρ (a knob that multiplies
 //! the coupling in the x-step and divides the prior weight in the z-step). "mean" is over one
-//! particle's coordinates.
+//! particle's coordinates. [`solve_red_diff`] is Table 1's non-augmented baseline, latent RED-diff,
+//! with the same prior term.
 
 use crate::repulsion::{grad_log_kde, FeatureMap, Repulsion};
 use crate::schedule::{Ddpm, Weighting};
@@ -34,17 +35,17 @@ pub struct LinearProblem {
 }
 
 impl LinearProblem {
-    fn measurements(&self) -> usize {
+    pub(crate) fn measurements(&self) -> usize {
         self.y.len()
     }
 
     /// M v for a row-major (rows × cols) M.
-    fn apply(m: &[f64], cols: usize, v: &[f64]) -> Vec<f64> {
+    pub(crate) fn apply(m: &[f64], cols: usize, v: &[f64]) -> Vec<f64> {
         m.chunks_exact(cols).map(|r| r.iter().zip(v).map(|(a, b)| a * b).sum()).collect()
     }
 
     /// Mᵀ v for a row-major (rows × cols) M.
-    fn apply_t(m: &[f64], cols: usize, v: &[f64]) -> Vec<f64> {
+    pub(crate) fn apply_t(m: &[f64], cols: usize, v: &[f64]) -> Vec<f64> {
         let mut out = vec![0.0; cols];
         for (r, vi) in m.chunks_exact(cols).zip(v) {
             out.iter_mut().zip(r).for_each(|(o, a)| *o += a * vi);
@@ -103,21 +104,10 @@ pub fn solve(prior: &dyn Denoiser, problem: &LinearProblem, hqs: &Hqs, n: usize,
     fill_normal(&mut rng, &mut x);
     fill_normal(&mut rng, &mut z);
     let (mut ax, mut az) = (Adam::new(hqs.adam_x, x.len()), Adam::new(hqs.adam_z, z.len()));
-    let mut eps = vec![0.0; z.len()];
-    let mut d = vec![0.0; z.len()];
     for (step, &t) in hqs.timesteps.iter().enumerate() {
         let sigma = hqs.schedule.sigma(t);
         let omega = hqs.schedule.weight(t, Weighting::Linear);
-        fill_normal(&mut rng, &mut eps);
-        let zt: Vec<f64> = z.iter().zip(&eps).map(|(z, e)| z + sigma * e).collect();
-        prior.denoise(&zt, sigma, &mut d)?;
-        let rep = if hqs.gamma != 0.0 {
-            grad_log_kde(&zt, dz, sigma, &hqs.repulsion, features)
-        } else {
-            vec![0.0; zt.len()]
-        };
-        // Alg. 2: e = ε̂ − ε + γσ̃∇log Σk (Eq. 15), a constant (stop-gradient) in the z-loss.
-        let e: Vec<f64> = (0..zt.len()).map(|k| (zt[k] - d[k]) / sigma - eps[k] + hqs.gamma * sigma * rep[k]).collect();
+        let e = prior_error(prior, &z, sigma, hqs.gamma, &hqs.repulsion, features, &mut rng)?;
         // z-step: ∇_z L_z = −Wᵀ(x − Wz)/dx + (λ/ρ) ω e/dz.
         let mut gz = vec![0.0; z.len()];
         for i in 0..n {
@@ -150,6 +140,83 @@ pub fn solve(prior: &dyn Denoiser, problem: &LinearProblem, hqs: &Hqs, n: usize,
     Ok(HqsResult { x, z })
 }
 
+/// The prior term of Eq. 15 at one timestep for every particle of a set z (row-major n × dz):
+/// eᵢ = ε̂(z̃ᵢ) − εᵢ + γ σ̃ ∇_{z̃ᵢ} log Σⱼ k(z̃ᵢ, z̃ⱼ) with z̃ = z + σ̃ε and fresh ε from `rng`, a
+/// constant (stop-gradient) in the loss, which enters it as ω(t)·mean(e ⊙ z) (RED-diff's surrogate).
+fn prior_error(
+    prior: &dyn Denoiser,
+    z: &[f64],
+    sigma: f64,
+    gamma: f64,
+    repulsion: &Repulsion,
+    features: Option<&dyn FeatureMap>,
+    rng: &mut seeding::Rng,
+) -> Result<Vec<f64>> {
+    let mut eps = vec![0.0; z.len()];
+    fill_normal(rng, &mut eps);
+    let zt: Vec<f64> = z.iter().zip(&eps).map(|(z, e)| z + sigma * e).collect();
+    let mut d = vec![0.0; z.len()];
+    prior.denoise(&zt, sigma, &mut d)?;
+    let rep = if gamma != 0.0 {
+        grad_log_kde(&zt, prior.dim(), sigma, repulsion, features)
+    } else {
+        vec![0.0; zt.len()]
+    };
+    // Alg. 2: e = ε̂ − ε + γσ̃∇log Σk (Eq. 15).
+    Ok((0..zt.len()).map(|k| (zt[k] - d[k]) / sigma - eps[k] + gamma * sigma * rep[k]).collect())
+}
+
+/// Latent RED-diff (Mardani et al. 2023 in the latent space of a decoder; RSD §5.1 and App. D.3,
+/// the non-augmented baseline of Table 1): Adam on z alone, per descending timestep, on
+///
+///   L = ½‖y − A W z‖²_mean + λ ω(t) mean(sg(ε̂(z̃) − ε) ⊙ z),   ω(t) = σ_t/α_t,
+///
+/// the HQS z-step with the data term in place of the coupling (no x, no ρ, no repulsion).
+#[derive(Clone, Debug)]
+pub struct RedDiff {
+    /// The regulariser weight λ.
+    pub lambda: f64,
+    /// Adam on z.
+    pub adam: AdamParams,
+    /// The DDPM schedule.
+    pub schedule: Ddpm,
+    /// The timesteps, in the order run (descending).
+    pub timesteps: Vec<usize>,
+}
+
+/// Runs latent RED-diff for `n` independent particles started at z ∼ N(0, I), all draws from
+/// `stream`; returns the latents z (row-major n × dim_z).
+pub fn solve_red_diff(prior: &dyn Denoiser, problem: &LinearProblem, red: &RedDiff, n: usize, stream: Stream) -> Result<Vec<f64>> {
+    let (dx, dz, m) = (problem.dim_x, problem.dim_z, problem.measurements());
+    ensure!(prior.dim() == dz, "red-diff: prior of dimension {} for latents of dimension {dz}", prior.dim());
+    ensure!(
+        problem.a.len() == m * dx && problem.decoder.len() == dx * dz,
+        "red-diff: A must be {m} × {dx} and W {dx} × {dz}"
+    );
+    let mut rng = stream.rng();
+    let mut z = vec![0.0; n * dz];
+    fill_normal(&mut rng, &mut z);
+    let mut adam = Adam::new(red.adam, z.len());
+    for (step, &t) in red.timesteps.iter().enumerate() {
+        let sigma = red.schedule.sigma(t);
+        let omega = red.schedule.weight(t, Weighting::Linear);
+        let e = prior_error(prior, &z, sigma, 0.0, &Repulsion::code(), None, &mut rng)?;
+        // ∇_z L = −(AW)ᵀ(y − AWz)/m + λ ω e/dz.
+        let mut g = vec![0.0; z.len()];
+        for i in 0..n {
+            let x = problem.decode(&z[i * dz..(i + 1) * dz]);
+            let r: Vec<f64> = problem.y.iter().zip(LinearProblem::apply(&problem.a, dx, &x)).map(|(y, ax)| y - ax).collect();
+            let wt = LinearProblem::apply_t(&problem.decoder, dz, &LinearProblem::apply_t(&problem.a, dx, &r));
+            for c in 0..dz {
+                g[i * dz + c] = -wt[c] / m as f64 + red.lambda * omega * e[i * dz + c] / dz as f64;
+            }
+        }
+        adam.step(&mut z, &g);
+        ensure!(z.iter().all(|v| v.is_finite()), "red-diff: a particle diverged at step {step} (t = {t})");
+    }
+    Ok(z)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -179,6 +246,19 @@ mod tests {
         u
     }
 
+    /// The prior N(μ, s²I) in 2-D, W = I and the half mask A = [1 0] with measurement y.
+    fn half_masked_gaussian(mu: [f64; 2], s2: f64, y: f64) -> (GaussianMixture, LinearProblem) {
+        let prior = GaussianMixture::new(2, vec![1.0], mu.to_vec(), vec![s2]);
+        let problem = LinearProblem {
+            a: vec![1.0, 0.0],
+            decoder: vec![1.0, 0.0, 0.0, 1.0],
+            y: vec![y],
+            dim_x: 2,
+            dim_z: 2,
+        };
+        (prior, problem)
+    }
+
     #[test]
     fn gaussian_prior_without_repulsion_reaches_the_closed_form_fixed_point() {
         // Prior N(μ, s²I) in 2-D, W = I, A = [1 0] (a half mask), y = 1.2. At one noise level σ̃ the
@@ -188,14 +268,7 @@ mod tests {
         // a linear system in (x, z), which is the MAP of a Gaussian model with prior precision
         // (λ/ρ)σ̃c. The particles' final average must land on it.
         let (mu, s2) = ([0.5, -1.0], 0.8);
-        let prior = GaussianMixture::new(2, vec![1.0], mu.to_vec(), vec![s2]);
-        let problem = LinearProblem {
-            a: vec![1.0, 0.0],
-            decoder: vec![1.0, 0.0, 0.0, 1.0],
-            y: vec![1.2],
-            dim_x: 2,
-            dim_z: 2,
-        };
+        let (prior, problem) = half_masked_gaussian(mu, s2, 1.2);
         let schedule = Ddpm::stable_diffusion(1000);
         let t = 300;
         let sigma = schedule.sigma(t);
@@ -244,14 +317,7 @@ mod tests {
         // stationarity equations gives x₁ = (y + κμ₁)/(1 + κ) with κ = (ρ/2)·p/(1 + p), p = (λ/ρ)σ̃c,
         // so λ chosen to make κ = σ_v²/s² must land on the posterior mean.
         let (mu, s2, noise_var, y) = ([0.5, -1.0], 0.8, 0.3, 1.2);
-        let prior = GaussianMixture::new(2, vec![1.0], mu.to_vec(), vec![s2]);
-        let problem = LinearProblem {
-            a: vec![1.0, 0.0],
-            decoder: vec![1.0, 0.0, 0.0, 1.0],
-            y: vec![y],
-            dim_x: 2,
-            dim_z: 2,
-        };
+        let (prior, problem) = half_masked_gaussian(mu, s2, y);
         let schedule = Ddpm::stable_diffusion(1000);
         let t = 300;
         let sigma = schedule.sigma(t);
@@ -275,6 +341,33 @@ mod tests {
         for (c, want) in posterior_mean.iter().enumerate() {
             let avg = (0..particles).map(|i| r.x[2 * i + c]).sum::<f64>() / particles as f64;
             assert!((avg - want).abs() < 0.03, "coordinate {c}: {avg} vs {want}");
+        }
+    }
+
+    #[test]
+    fn latent_red_diff_reaches_its_fixed_point() {
+        // Prior N(μ, s²I), W = I, A = [1 0], one noise level: E[ε̂ − ε] = c(z − μ), c = σ̃/(s² + σ̃²),
+        // so the expected gradient −Aᵀ(y − Az) + λωc(z − μ)/2 (ω = σ̃) vanishes at
+        // z₁ = (y + qμ₁)/(1 + q), z₂ = μ₂ with q = λωc/2.
+        let (mu, s2, y) = ([0.5, -1.0], 0.8, 1.2);
+        let (prior, problem) = half_masked_gaussian(mu, s2, y);
+        let schedule = Ddpm::stable_diffusion(1000);
+        let t = 300;
+        let sigma = schedule.sigma(t);
+        let lambda = 0.6;
+        let red = RedDiff {
+            lambda,
+            adam: AdamParams::rsd(0.002),
+            schedule,
+            timesteps: vec![t; 20000],
+        };
+        let particles = 16;
+        let z = solve_red_diff(&prior, &problem, &red, particles, Stream::new(9)).unwrap();
+        let q = lambda * sigma * sigma / (s2 + sigma * sigma) / 2.0;
+        let want = [(y + q * mu[0]) / (1.0 + q), mu[1]];
+        for (c, w) in want.iter().enumerate() {
+            let avg = (0..particles).map(|i| z[2 * i + c]).sum::<f64>() / particles as f64;
+            assert!((avg - w).abs() < 0.03, "coordinate {c}: {avg} vs {w}");
         }
     }
 }

@@ -11,11 +11,14 @@
 //!   on the coordinates or on a differentiable feature map.
 //! - [`distill`]: the particle update of Eq. 8: VSD with the exact score of the particles'
 //!   empirical measure (no LoRA needed), SDS as the mode-seeking baseline, Adam on the particles.
-//! - [`hqs`]: Alg. 2, augmented half-quadratic splitting for linear inverse problems.
+//! - [`hqs`]: Alg. 2, augmented half-quadratic splitting for linear inverse problems, and latent
+//!   RED-diff, its non-augmented baseline.
+//! - [`dps`]: a DPS-style baseline (reverse VP SDE with the measurement gradient through Tweedie).
 //! - [`mean_fit`]: the Gaussian-mean gradient flow of the App. C.3.1 toy (Fig. 9).
 
 pub mod adam;
 pub mod distill;
+pub mod dps;
 pub mod hqs;
 pub mod mean_fit;
 pub mod repulsion;
