@@ -1,11 +1,12 @@
 //! The generative prior of the continuous-latent ablation (Table 4.3: "we trained a DiT-based DM on
-//! the continuous latents", l.958): here a small EDM diffusion model on R^{d_z}, the workspace
-//! [`Mlp`] trained by the shared trainer on the encoder's latent means, sampled with Heun.
+//! the continuous latents", l.990): here a small EDM diffusion model on R^{d_z}, the workspace
+//! [`Mlp`] trained by the shared trainer ([`training::train`]) on the encoder's latent means
+//! ([`latent_means`]), sampled with Heun ([`sample_latent_diffusion`]).
 
 use crate::latent::Latent;
 use anyhow::{bail, ensure, Result};
 use samplers::{heun::sample_heun, Particles};
-use training::{Mlp, MlpConfig, TrainConfig, TrainOptions, TrainingSet};
+use training::Mlp;
 
 /// The means of continuous latents, row-major (rows × d_z).
 pub fn latent_means(latents: &[Latent]) -> Result<Vec<f64>> {
@@ -17,12 +18,6 @@ pub fn latent_means(latents: &[Latent]) -> Result<Vec<f64>> {
         }
     }
     Ok(out)
-}
-
-/// Fits the prior: `model` (dimension d_z) trained by [`training::train`] on `means`.
-pub fn fit_latent_diffusion(means: &[f64], model: &MlpConfig, train: &TrainConfig, options: &TrainOptions) -> Result<Mlp> {
-    let set = TrainingSet::new(model.dim, means.to_vec())?;
-    Ok(training::train(model, train, &set, options)?.ema)
 }
 
 /// `n` latents from the prior: Heun along `grid` from N(0, grid[0]² I), row r drawing from

@@ -323,18 +323,18 @@ mod tests {
         for z0 in 0..2 {
             let n = data.iter().filter(|z| z[0] == z0).count() as f64;
             let p = prior.conditional(&[vec![z0]], 1).unwrap();
-            for z1 in 0..3 {
+            for (z1, q) in p.iter().enumerate() {
                 let freq = data.iter().filter(|z| z[0] == z0 && z[1] == z1).count() as f64 / n;
-                assert!((p[z1] - freq).abs() < 0.03, "p(z1 = {z1} | z0 = {z0}) = {} vs {freq}", p[z1]);
+                assert!((q - freq).abs() < 0.03, "p(z1 = {z1} | z0 = {z0}) = {q} vs {freq}");
             }
         }
         // m = 1: the prior is a categorical whose fit is the empirical frequencies.
         let single: Vec<Vec<usize>> = data.iter().map(|z| vec![z[1]]).collect();
         let (cat, _) = LatentPrior::fit(&config(1, 3), &single, &training).unwrap();
         let p = cat.conditional(&[vec![]], 0).unwrap();
-        for v in 0..3 {
+        for (v, q) in p.iter().enumerate() {
             let freq = single.iter().filter(|z| z[0] == v).count() as f64 / single.len() as f64;
-            assert!((p[v] - freq).abs() < 0.02, "p({v}) = {} vs {freq}", p[v]);
+            assert!((q - freq).abs() < 0.02, "p({v}) = {q} vs {freq}");
         }
         assert!(cat.log_prob(&[vec![3]]).unwrap_err().to_string().contains("codebook"));
     }
