@@ -6,10 +6,13 @@
 //! Jacobian, and W2 of the samples to fresh data. Cell 0 is the DM, cell 1 DisCo-Diff; both start
 //! from the same prior draws.
 
+use crate::disco_ring::ring;
+use crate::disco_setup::fresh;
 use crate::{CellDone, Experiment, Outcome, Quantity, Run};
 use anyhow::{anyhow, ensure, Result};
 use artifacts::{Table, Tables};
 use diffusion::Denoiser;
+use disco_diff::geometry::{frobenius2, mean_curvature};
 use exact_denoisers::GaussianMixture;
 use figures::{Figure, Panel, Series, Style};
 use rand::Rng as _;
@@ -21,17 +24,6 @@ use seeding::Stream;
 pub struct Fig44;
 
 const MODELS: [&str; 2] = ["diffusion model", "DisCo-Diff (oracle latent)"];
-
-/// The ring: 8 equal components of standard deviation `std` on the circle of radius `radius`
-/// (μ₇ = (−3/√2, −3/√2): the printed μ₆ = μ₇ is a typo, spec §2.3 / §6 item 9).
-fn ring(p: &Params) -> Result<GaussianMixture> {
-    let (k, r, std) = (p.usize("modes")?, p.f64("radius")?, p.f64("component_std")?);
-    let means = (0..k).flat_map(|j| {
-        let a = std::f64::consts::TAU * j as f64 / k as f64;
-        [r * a.cos(), r * a.sin()]
-    });
-    Ok(GaussianMixture::new(2, vec![1.0; k], means.collect(), vec![std * std; k]))
-}
 
 /// The ideal DisCo-Diff: row i is denoised by the single component z[i] of the ring.
 struct OracleLatents {
@@ -64,39 +56,6 @@ impl Denoiser for OracleLatents {
         }
         Ok(())
     }
-}
-
-/// The EDM probability-flow velocity dx/dt = (x − D(x; t))/t at every row (the spec's convention
-/// note: G is a score, the velocity is −tG).
-fn velocity(den: &dyn Denoiser, x: &[f64], t: f64) -> Result<Vec<f64>> {
-    let mut d = vec![0.0; x.len()];
-    den.denoise(x, t, &mut d)?;
-    Ok(x.iter().zip(&d).map(|(xi, di)| (xi - di) / t).collect())
-}
-
-fn unit(v: &[f64]) -> [f64; 2] {
-    let n = v[0].hypot(v[1]);
-    [v[0] / n, v[1] / n]
-}
-
-/// Mean curvature at time t (App. B.2.2 l.4123): κ ≈ ‖T(x, t) − T(x', t − Δt)‖/‖x − x'‖ with the
-/// unit tangent T = v/‖v‖ and x' = x − v Δt, one Euler step back along the ODE.
-fn mean_curvature(den: &dyn Denoiser, x: &[f64], t: f64, dt: f64) -> Result<f64> {
-    let v = velocity(den, x, t)?;
-    let back: Vec<f64> = x.iter().zip(&v).map(|(xi, vi)| xi - vi * dt).collect();
-    let v_back = velocity(den, &back, t - dt)?;
-    let rows = x.len() / 2;
-    let total: f64 = (0..rows)
-        .map(|i| {
-            let (a, b) = (unit(&v[2 * i..2 * i + 2]), unit(&v_back[2 * i..2 * i + 2]));
-            (a[0] - b[0]).hypot(a[1] - b[1]) / (dt * v[2 * i].hypot(v[2 * i + 1]))
-        })
-        .sum();
-    Ok(total / rows as f64)
-}
-
-fn frobenius2(m: &[f64]) -> f64 {
-    m.iter().map(|v| v * v).sum()
 }
 
 impl Experiment for Fig44 {
@@ -167,19 +126,8 @@ impl Experiment for Fig44 {
 
         // W2 to fresh data, and the floor between two fresh data sets of the same size.
         let ring = ring(params)?;
-        let fresh = |s: Stream| -> Vec<f64> {
-            (0..n)
-                .flat_map(|i| {
-                    let mut rng = s.child(i as u64).rng();
-                    let (u, z) = (rng.random::<f64>(), seeding::normals(&mut rng, 2));
-                    let mut o = [0.0; 2];
-                    ring.sample_with(u, &z, &mut o);
-                    o
-                })
-                .collect()
-        };
         let root = Stream::new(params.u64("seed")?).named("fig-4.4-data");
-        let (data, data2) = (fresh(root.child(0)), fresh(root.child(1)));
+        let (data, data2) = (fresh(&ring, n, root.child(0)).0, fresh(&ring, n, root.child(1)).0);
         let (w2_dm, w2_dc, w2_floor) = (
             metrics::w2_exact(dm, &data, 2),
             metrics::w2_exact(dc, &data, 2),

@@ -7,8 +7,13 @@
 //! a line in [`runners`] and a declaration in `experiments/`; the runner does not change.
 
 pub mod coverage_mc;
+pub mod disco_ring;
+pub mod disco_setup;
+pub mod disco_toy;
 pub mod eq_6_6;
+pub mod fig_4_3;
 pub mod fig_4_4;
+pub mod fig_4_7;
 pub mod fig_5_2;
 pub mod fig_6_2;
 pub mod fig_7_2;
@@ -39,6 +44,7 @@ pub mod stf_images;
 pub mod stf_overhead;
 pub mod stf_theorem1;
 pub mod stf_variance;
+pub mod table_4_3;
 pub mod table_5_1;
 pub mod table_5_1_digits;
 pub mod table_5_1_pfgmpp;
@@ -83,6 +89,31 @@ impl Run<'_> {
             std::fs::remove_dir_all(&dir).with_context(|| format!("--retrain: removing the cached checkpoint {}", dir.display()))?;
         }
         Ok(dir)
+    }
+}
+
+impl Run<'_> {
+    /// The EMA network of `model` trained by `train` on `data` (rows of the model's dimension),
+    /// resumed from or cached in the checkpoint folder `<prefix>-<hash>`, the hash (sha256) covering
+    /// the model, the optimisation and `data_key` (whatever identifies the data).
+    pub fn trained<C: training::NetworkConfig>(
+        &self,
+        prefix: &str,
+        model: &C,
+        train: &training::TrainConfig,
+        data: Vec<f64>,
+        data_key: &impl serde::Serialize,
+    ) -> Result<C::Net> {
+        let key = artifacts::sha256_hex(serde_json::to_string(&(model, train, data_key))?.as_bytes());
+        let set = training::TrainingSet::new(model.dim(), data)?;
+        let dir = self.checkpoint_dir(&format!("{prefix}-{}", &key[..16]))?;
+        let options = training::TrainOptions {
+            checkpoint: Some(&dir),
+            checkpoint_every: 2000,
+            progress: true,
+            target: None,
+        };
+        Ok(training::train(model, train, &set, &options)?.ema)
     }
 }
 
@@ -134,6 +165,9 @@ pub fn runners() -> Vec<(&'static str, &'static dyn Experiment)> {
         ("pfgm-anchor-nfe", &table_b_16::TableB16),
         ("pfgm-disk-collapse", &fig_7_2::Fig72),
         ("disco-oracle-geometry", &fig_4_4::Fig44),
+        ("disco-ring-trained", &fig_4_3::Fig43),
+        ("disco-latent-ablation", &table_4_3::Table43),
+        ("disco-loss-and-switching", &fig_4_7::Fig47),
         ("rsd-bimodal-collapse", &rsd_fig_9::RsdFig9),
         ("rsd-vsd-tradeoff", &rsd_tables_2_6::RsdTables26),
         ("rsd-hqs-posterior", &rsd_inverse_toy::RsdInverseToy),

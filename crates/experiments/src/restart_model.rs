@@ -23,6 +23,7 @@ pub fn configs(p: &Params) -> Result<(MlpConfig, TrainConfig)> {
         residual: false,
         sigma_data: p.f64("sigma_data")?,
         pfgmpp_toy: false,
+        condition: 0,
     };
     let train = TrainConfig {
         steps: p.u64("train_steps")?,

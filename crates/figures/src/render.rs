@@ -103,30 +103,31 @@ where
             .filter(|(x, y)| x.is_finite() && y.is_finite() && (!panel.x_log || *x >= lo.0) && (!panel.y_log || *y >= lo.1))
             .collect();
         let legend_style = c.stroke_width(2);
+        // A series without a label draws no legend entry (e.g. the second and later of many paths).
+        let labelled = !s.label.is_empty();
         match s.style {
             Style::Line | Style::LineMarkers => {
-                chart
-                    .draw_series(LineSeries::new(pts.clone(), c.stroke_width(2)))
-                    .map_err(err)?
-                    .label(&s.label)
-                    .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], legend_style));
+                let anno = chart.draw_series(LineSeries::new(pts.clone(), c.stroke_width(2))).map_err(err)?;
+                if labelled {
+                    anno.label(&s.label)
+                        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], legend_style));
+                }
                 if s.style == Style::LineMarkers {
                     chart.draw_series(pts.iter().map(|&p| Circle::new(p, 3, c.filled()))).map_err(err)?;
                 }
             }
             Style::Markers => {
-                chart
-                    .draw_series(pts.iter().map(|&p| Circle::new(p, 3, c.filled())))
-                    .map_err(err)?
-                    .label(&s.label)
-                    .legend(move |(x, y)| Circle::new((x + 9, y), 3, c.filled()));
+                let anno = chart.draw_series(pts.iter().map(|&p| Circle::new(p, 3, c.filled()))).map_err(err)?;
+                if labelled {
+                    anno.label(&s.label).legend(move |(x, y)| Circle::new((x + 9, y), 3, c.filled()));
+                }
             }
             Style::Dashed => {
-                chart
-                    .draw_series(DashedLineSeries::new(pts.clone(), 7, 5, c.stroke_width(2)))
-                    .map_err(err)?
-                    .label(&s.label)
-                    .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], legend_style));
+                let anno = chart.draw_series(DashedLineSeries::new(pts.clone(), 7, 5, c.stroke_width(2))).map_err(err)?;
+                if labelled {
+                    anno.label(&s.label)
+                        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], legend_style));
+                }
             }
         }
     }

@@ -32,6 +32,7 @@
 //! | [`precond`] | c_skip, c_out, c_in, c_noise and λ(σ) (EDM Table 1) |
 //! | [`embedding`] | sinusoidal features of c_noise |
 //! | [`network`] | what the trainer needs of a network (MLP or U-Net) |
+//! | [`params`] | named parameter tensors, their seeded initialisation and `VarMap` |
 //! | [`mlp`] | the MLP F_θ and D_θ |
 //! | [`unet`], [`image_layers`] | the convolutional U-Net and its channels-last layers |
 //! | [`data`] | sources of clean batches |
@@ -52,7 +53,7 @@ pub mod loss;
 pub mod loss_log;
 pub mod mlp;
 pub mod network;
-mod params;
+pub mod params;
 pub mod perturbation;
 pub mod precond;
 pub mod stf;

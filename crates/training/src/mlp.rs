@@ -17,6 +17,10 @@
 //!   its own input, which the training loop has scaled by c_in). Weights and biases start as
 //!   PyTorch's `nn.Linear` does, U(±1/√fan_in).
 //!
+//! The plain and residual bodies can take a conditioning input of width [`MlpConfig::condition`]
+//! beside the scaled input and the time embedding (DisCo-Diff's latent embedding, whose encoder
+//! upstream is trained through it); [`Mlp::input_jacobian`] gives ∂F_θ/∂input by autodiff.
+//!
 //! Weights are drawn from a [`seeding::Stream`] (candle's CPU generator cannot be seeded): He-uniform
 //! weights, zero biases (EDM's `Linear` has `init_bias = 0`), a smaller U(±1/√fan_in) output layer.
 //! They live in a `candle_nn::VarMap` under the names listed by [`Mlp::names`].
@@ -51,6 +55,17 @@ pub struct MlpConfig {
     /// Left out of `config.json` when false, so earlier checkpoints and cache keys stay valid.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub pfgmpp_toy: bool,
+    /// Width of an extra conditioning input that the first layer sees beside the scaled input and
+    /// the time embedding (DisCo-Diff's latent embedding, crate `disco-diff`); 0 for none. A
+    /// network with a condition is evaluated through [`Mlp::forward_conditioned`] only. Left out
+    /// of `config.json` when 0, so earlier checkpoints and cache keys stay valid.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub condition: usize,
+}
+
+/// Whether a width is 0 (serde's `skip_serializing_if` for [`MlpConfig::condition`]).
+fn is_zero(v: &usize) -> bool {
+    *v == 0
 }
 
 impl MlpConfig {
@@ -64,6 +79,7 @@ impl MlpConfig {
             residual: false,
             sigma_data: 0.5,
             pfgmpp_toy: false,
+            condition: 0,
         }
     }
 
@@ -78,6 +94,7 @@ impl MlpConfig {
             residual: false,
             sigma_data: 1.0,
             pfgmpp_toy: true,
+            condition: 0,
         }
     }
 
@@ -109,6 +126,11 @@ impl MlpConfig {
             self.time_embedding,
             self.hidden
         );
+        ensure!(
+            !self.pfgmpp_toy || self.condition == 0,
+            "MLP config: the PFGM++ toy network (pfgmpp_toy) takes no conditioning input (condition = {})",
+            self.condition
+        );
         Ok(())
     }
 
@@ -119,7 +141,7 @@ impl MlpConfig {
 
     /// Every parameter in a fixed order: its name, shape and initialisation.
     fn params(&self) -> Vec<ParamSpec> {
-        let (d, h, e) = (self.dim, self.hidden, self.time_embedding);
+        let (d, h, e, c) = (self.dim, self.hidden, self.time_embedding, self.condition);
         let mut specs = Vec::new();
         if self.pfgmpp_toy {
             // The notebook's `nn.Linear` layers, in its declaration order.
@@ -136,7 +158,7 @@ impl MlpConfig {
             }
             return specs;
         }
-        linear_specs(&mut specs, "in", d + e, h, kaiming(d + e));
+        linear_specs(&mut specs, "in", d + e + c, h, kaiming(d + e + c));
         if self.residual {
             for l in 0..self.layers {
                 linear_specs(&mut specs, &format!("block.{l}.fc1"), h, h, kaiming(h));
@@ -290,29 +312,49 @@ impl Mlp {
     /// already scaled by the caller: EDM's D_θ wraps it in its preconditioning, and a network with
     /// another conditioning (PFGM's f_θ(x, z), whose "noise level" is z) calls it directly.
     pub fn forward_raw(&self, input: &[f64], c_noise: &[f64]) -> Result<Tensor> {
-        let (n, d, e) = (c_noise.len(), self.config.dim, self.config.time_embedding);
+        let (n, d) = (c_noise.len(), self.config.dim);
         ensure!(input.len() == n * d, "MLP: {} input values for {n} rows of dimension {d}", input.len());
         let scaled: Vec<f32> = input.iter().map(|&v| v as f32).collect();
+        self.forward_conditioned(&Tensor::from_vec(scaled, (n, d), &Device::Cpu)?, c_noise, None)
+    }
+
+    /// F_θ(input; c_noise, condition) on an input tensor (rows × dim, already scaled), with the
+    /// conditioning rows (rows × [`MlpConfig::condition`]) that the first layer sees beside the
+    /// input and the time embedding; `condition` must be given exactly when the configuration has
+    /// one. Gradients flow into `input` and `condition` (a latent encoder upstream, or the input
+    /// Jacobian of [`Mlp::input_jacobian`]).
+    pub fn forward_conditioned(&self, x: &Tensor, c_noise: &[f64], condition: Option<&Tensor>) -> Result<Tensor> {
+        let (n, d, e, c) = (c_noise.len(), self.config.dim, self.config.time_embedding, self.config.condition);
+        ensure!(x.dims() == [n, d], "MLP: input of shape {:?} for {n} rows of dimension {d}", x.dims());
+        match condition {
+            Some(cond) => ensure!(
+                c > 0 && cond.dims() == [n, c],
+                "MLP: a condition of shape {:?} given to a network with condition width {c} and {n} rows",
+                cond.dims()
+            ),
+            None => ensure!(c == 0, "MLP: this network takes a condition of width {c} (call forward_conditioned with it)"),
+        }
         let mut emb = Vec::with_capacity(n * e);
         let mut features = vec![0.0; e];
         let mut last = f64::NAN;
-        for &c in c_noise {
+        for &level in c_noise {
             // Sampling calls share one σ: the embedding is computed once, not once per row.
-            if c != last {
+            if level != last {
                 if self.config.pfgmpp_toy {
-                    positional_features(c, &mut features);
+                    positional_features(level, &mut features);
                 } else {
-                    time_features(c, &mut features);
+                    time_features(level, &mut features);
                 }
-                last = c;
+                last = level;
             }
             emb.extend(features.iter().map(|&f| f as f32));
         }
-        let dev = &Device::Cpu;
-        let emb = Tensor::from_vec(emb, (n, e), dev)?;
-        let x = Tensor::from_vec(scaled, (n, d), dev)?;
-        // The plain and residual bodies' first layer sees [c_in x, embedding(c_noise)].
-        let first = || self.input.forward(&Tensor::cat(&[&x, &emb], 1)?);
+        let emb = Tensor::from_vec(emb, (n, e), &Device::Cpu)?;
+        // The plain and residual bodies' first layer sees [c_in x, embedding(c_noise), condition].
+        let first = || match condition {
+            Some(cond) => self.input.forward(&Tensor::cat(&[x, &emb, cond], 1)?),
+            None => self.input.forward(&Tensor::cat(&[x, &emb], 1)?),
+        };
         let f = match &self.body {
             Body::Plain(layers) => {
                 let mut h = first()?.silu()?;
@@ -331,13 +373,39 @@ impl Mlp {
             }
             Body::Toy(t) => {
                 // pfgmpp_toy.ipynb `mlp.forward` on the scaled input; the embedding is added, not concatenated.
-                let h1 = (self.input.forward(&x)? + &emb)?;
+                let h1 = (self.input.forward(x)? + &emb)?;
                 let h3 = (t.fc2.forward(&h1.relu()?)?.relu()? + t.fc1_skip.forward(&h1)?)?;
-                let h4 = (t.fc3.forward(&h3)?.relu()? + t.fc_skip.forward(&x)?)?;
+                let h4 = (t.fc3.forward(&h3)?.relu()? + t.fc_skip.forward(x)?)?;
                 self.output.forward(&h4)?
             }
         };
         Ok(f)
+    }
+
+    /// The Jacobian of F_θ with respect to its (already scaled) input at each row, by candle's
+    /// reverse-mode autodiff: rows × dim × dim, entry (r, i, j) = ∂F_i/∂input_j at row r (one
+    /// backward pass per output coordinate; rows do not interact, so the gradient of the summed
+    /// i-th output is each row's i-th Jacobian row).
+    pub fn input_jacobian(&self, input: &[f64], c_noise: &[f64], condition: Option<&Tensor>) -> Result<Vec<f64>> {
+        let (n, d) = (c_noise.len(), self.config.dim);
+        ensure!(input.len() == n * d, "MLP: {} input values for {n} rows of dimension {d}", input.len());
+        let x = Var::from_vec(input.iter().map(|&v| v as f32).collect::<Vec<_>>(), (n, d), &Device::Cpu)?;
+        let f = self.forward_conditioned(x.as_tensor(), c_noise, condition.map(Tensor::detach).as_ref())?;
+        let mut jac = vec![0.0; n * d * d];
+        for i in 0..d {
+            let grads = f.narrow(1, i, 1)?.sum_all()?.backward()?;
+            let g = grads
+                .get(x.as_tensor())
+                .context("no gradient reached the MLP input")?
+                .flatten_all()?
+                .to_vec1::<f32>()?;
+            for r in 0..n {
+                for j in 0..d {
+                    jac[(r * d + i) * d + j] = g[r * d + j] as f64;
+                }
+            }
+        }
+        Ok(jac)
     }
 
     /// D_θ(x; σ) as a differentiable f32 tensor (rows × dim), one σ per row (EDM Eq. 7); used by training.
@@ -555,10 +623,65 @@ mod tests {
     }
 
     #[test]
+    fn input_jacobian_matches_finite_differences_and_the_condition_is_required() {
+        let cfg = MlpConfig {
+            condition: 3,
+            hidden: 16,
+            ..MlpConfig::new(2)
+        };
+        let m = Mlp::new(&cfg, seeding::Stream::new(4)).unwrap();
+        let input = [0.3, -0.8, 1.1, 0.2];
+        let c_noise = [0.1, -0.4];
+        let cond = Tensor::from_vec(vec![0.5f32, -1.0, 0.2, 0.0, 0.7, -0.3], (2, 3), &Device::Cpu).unwrap();
+        let jac = m.input_jacobian(&input, &c_noise, Some(&cond)).unwrap();
+        let eval = |inp: &[f64]| -> Vec<f64> {
+            let x = Tensor::from_vec(inp.iter().map(|&v| v as f32).collect::<Vec<_>>(), (2, 2), &Device::Cpu).unwrap();
+            let f = m.forward_conditioned(&x, &c_noise, Some(&cond)).unwrap();
+            f.flatten_all().unwrap().to_vec1::<f32>().unwrap().into_iter().map(f64::from).collect()
+        };
+        // Central differences in f32: truncation O(h²) and rounding ~1e-7/h, both far below 1e-3.
+        let h = 1e-2;
+        for r in 0..2 {
+            for j in 0..2 {
+                let (mut up, mut down) = (input, input);
+                up[r * 2 + j] += h;
+                down[r * 2 + j] -= h;
+                let (fu, fd) = (eval(&up), eval(&down));
+                for i in 0..2 {
+                    let fd_ij = (fu[r * 2 + i] - fd[r * 2 + i]) / (2.0 * h);
+                    let ad = jac[(r * 2 + i) * 2 + j];
+                    assert!((fd_ij - ad).abs() < 1e-3 * (1.0 + ad.abs()), "row {r}: ∂F_{i}/∂x_{j} {ad} vs {fd_ij}");
+                }
+            }
+        }
+        // The condition moves the output, and must be given exactly when configured.
+        let other = Tensor::zeros((2, 3), candle_core::DType::F32, &Device::Cpu).unwrap();
+        let x = Tensor::from_vec(input.iter().map(|&v| v as f32).collect::<Vec<_>>(), (2, 2), &Device::Cpu).unwrap();
+        let a = m
+            .forward_conditioned(&x, &c_noise, Some(&other))
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .to_vec1::<f32>()
+            .unwrap();
+        assert_ne!(a, eval(&input).iter().map(|&v| v as f32).collect::<Vec<_>>());
+        let err = m.forward_raw(&input, &c_noise).unwrap_err().to_string();
+        assert!(err.contains("condition of width 3"), "{err}");
+        let plain = Mlp::new(&MlpConfig::new(2), seeding::Stream::new(4)).unwrap();
+        assert!(plain.forward_conditioned(&x, &c_noise, Some(&cond)).is_err());
+        assert!(MlpConfig {
+            condition: 2,
+            ..MlpConfig::pfgmpp_toy(4, 8)
+        }
+        .validate()
+        .is_err());
+    }
+
+    #[test]
     fn the_new_switches_leave_existing_configurations_unchanged_on_disk() {
         // Checkpoint cache keys hash these JSON strings: the defaults must not appear in them.
         let json = serde_json::to_string(&MlpConfig::new(3)).unwrap();
-        assert!(!json.contains("pfgmpp_toy"), "{json}");
+        assert!(!json.contains("pfgmpp_toy") && !json.contains("condition"), "{json}");
         let back: MlpConfig = serde_json::from_str(&json).unwrap();
         assert_eq!(back, MlpConfig::new(3));
         let toy = serde_json::to_string(&MlpConfig::pfgmpp_toy(10, 8)).unwrap();

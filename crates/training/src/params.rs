@@ -1,5 +1,6 @@
 //! Named parameter tensors: their shapes and initialisations, seeded initial values, and the
-//! candle `VarMap` that holds them, shared by every network of this crate.
+//! candle `VarMap` that holds them, shared by every network of this crate and by networks built
+//! on it elsewhere (DisCo-Diff's encoder and prior in `disco-diff`).
 //!
 //! Weights are drawn from a [`seeding::Stream`] (candle's CPU generator cannot be seeded), each
 //! parameter from `stream.named(name)`, so a parameter's initial value depends only on the seed
@@ -12,7 +13,7 @@ use rand::Rng as _;
 
 /// How a parameter starts.
 #[derive(Clone, Copy, Debug)]
-pub(crate) enum Init {
+pub enum Init {
     /// U(±bound).
     Uniform(f64),
     /// All zeros.
@@ -24,25 +25,29 @@ pub(crate) enum Init {
 /// He et al. (2015) uniform initialisation for a layer with `n` inputs, U(±√(6/n)) (the ReLU gain;
 /// SiLU is close). With PyTorch's smaller default U(±1/√n) a 4-mode 2-D set stayed on the trivial
 /// solution F_θ ≈ 0 for over a thousand steps.
-pub(crate) fn kaiming(n: usize) -> Init {
+pub fn kaiming(n: usize) -> Init {
     Init::Uniform((6.0 / n as f64).sqrt())
 }
 
 /// PyTorch's `nn.Linear` default for a layer with `n` inputs, U(±1/√n): used for output layers
 /// so that F_θ starts small.
-pub(crate) fn lecun(n: usize) -> Init {
+pub fn lecun(n: usize) -> Init {
     Init::Uniform(1.0 / (n as f64).sqrt())
 }
 
 /// One parameter tensor: name, shape, initialisation.
-pub(crate) struct ParamSpec {
-    pub(crate) name: String,
-    pub(crate) shape: Vec<usize>,
-    pub(crate) init: Init,
+pub struct ParamSpec {
+    /// The parameter's name (a `VarMap` key and a checkpoint tensor name).
+    pub name: String,
+    /// Its shape (a weight is out × in).
+    pub shape: Vec<usize>,
+    /// How it starts.
+    pub init: Init,
 }
 
 impl ParamSpec {
-    pub(crate) fn new(name: String, shape: Vec<usize>, init: Init) -> Self {
+    /// A parameter `name` of `shape` initialised by `init`.
+    pub fn new(name: String, shape: Vec<usize>, init: Init) -> Self {
         ParamSpec { name, shape, init }
     }
 
@@ -53,13 +58,13 @@ impl ParamSpec {
 
 /// Appends `<prefix>.weight` (out × inp), initialised by `init`, and `<prefix>.bias` (out), zero
 /// like EDM's `Linear` (`init_bias = 0`).
-pub(crate) fn linear_specs(specs: &mut Vec<ParamSpec>, prefix: &str, inp: usize, out: usize, init: Init) {
+pub fn linear_specs(specs: &mut Vec<ParamSpec>, prefix: &str, inp: usize, out: usize, init: Init) {
     specs.push(ParamSpec::new(format!("{prefix}.weight"), vec![out, inp], init));
     specs.push(ParamSpec::new(format!("{prefix}.bias"), vec![out], Init::Zero));
 }
 
 /// Initial values of `specs`, parameter `name` drawn from `stream.named(name)`.
-pub(crate) fn initial_values(specs: &[ParamSpec], stream: &seeding::Stream) -> Vec<Vec<f32>> {
+pub fn initial_values(specs: &[ParamSpec], stream: &seeding::Stream) -> Vec<Vec<f32>> {
     specs
         .iter()
         .map(|spec| {
@@ -78,7 +83,7 @@ pub(crate) fn initial_values(specs: &[ParamSpec], stream: &seeding::Stream) -> V
 
 /// A `VarMap` holding `values` under the names of `specs` (one flat row-major vector each, in
 /// order); `what` names the network in errors.
-pub(crate) fn varmap_of(specs: &[ParamSpec], values: Vec<Vec<f32>>, what: &str) -> Result<VarMap> {
+pub fn varmap_of(specs: &[ParamSpec], values: Vec<Vec<f32>>, what: &str) -> Result<VarMap> {
     ensure!(
         values.len() == specs.len(),
         "{what}: {} parameter tensors given, the architecture has {}",
