@@ -74,9 +74,7 @@ impl Experiment for Table51 {
             t.f64_column("w1").unwrap_or_default(),
             t.f64_column("mmd2").unwrap_or_default(),
         );
-        let stats = |name: &str, v: &[f64]| -> metrics::Estimate {
-            metrics::Estimate::of(&(0..rows.len()).filter(|&i| rows[i] == name).map(|i| v[i]).collect::<Vec<_>>())
-        };
+        let stats = |name: &str, v: &[f64]| row_estimate(&rows, name, v);
         let sd = |e: &metrics::Estimate| e.se * (e.n as f64).sqrt();
         let mut summary = Table::new();
         let (mut names, mut nfes, mut paper_nfe, mut paper_fid, mut wm, mut ws, mut mm, mut ms) =
@@ -130,6 +128,11 @@ pub(crate) fn score_cell(row: &str, seed: usize, particles: &Particles, data: &[
         .i64("nfe", vec![particles.nfe as i64])
         .f64("w1", vec![w1])
         .f64("mmd2", vec![mmd])
+}
+
+/// Mean and s.e. over seeds of the values `v` in the rows whose `row` column is `name`.
+pub(crate) fn row_estimate(rows: &[String], name: &str, v: &[f64]) -> metrics::Estimate {
+    metrics::Estimate::of(&(0..rows.len()).filter(|&i| rows[i] == name).map(|i| v[i]).collect::<Vec<_>>())
 }
 
 /// A score (W1, FD-digits, …) of row `a` minus row `b`, paired by seed (rows share their prior

@@ -5,7 +5,7 @@
 //! draws shared by every row; the model is trained once and cached.
 
 use crate::image_model::{self, FdDigits, Objective, Setting};
-use crate::table_5_1::{paired_difference_in_se, seeds, specs, ROWS};
+use crate::table_5_1::{paired_difference_in_se, row_estimate, seeds, specs, ROWS};
 use crate::{CellDone, Experiment, Outcome, Quantity, Run};
 use anyhow::Result;
 use artifacts::{Table, Tables};
@@ -64,9 +64,7 @@ impl Experiment for Table51Digits {
             t.f64_column("fd_digits").unwrap_or_default(),
             t.f64_column("seed").unwrap_or_default(),
         );
-        let stats = |name: &str, v: &[f64]| -> metrics::Estimate {
-            metrics::Estimate::of(&(0..rows.len()).filter(|&i| rows[i] == name).map(|i| v[i]).collect::<Vec<_>>())
-        };
+        let stats = |name: &str, v: &[f64]| row_estimate(&rows, name, v);
         let mut out = Outcome::default();
         let (mut names, mut nfes, mut paper_nfe, mut paper_fid, mut means, mut sds) = (vec![], vec![], vec![], vec![], vec![], vec![]);
         for (name, _, pn, pf) in ROWS {

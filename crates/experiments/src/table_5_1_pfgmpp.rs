@@ -66,12 +66,12 @@ impl Experiment for Table51Pfgmpp {
         let rows = t.strings("row")?;
         let col = |c: &str| t.f64_column(c).ok_or_else(|| anyhow!("per_seed lacks `{c}`"));
         let (seed, nfe, w1, mmd) = (col("seed")?, col("nfe")?, col("w1")?, col("mmd2")?);
-        let pick = |name: &str, v: &[f64]| -> Vec<f64> { (0..rows.len()).filter(|&i| rows[i] == name).map(|i| v[i]).collect() };
+        let stats = |name: &str, v: &[f64]| crate::table_5_1::row_estimate(&rows, name, v);
         let mut out = Outcome::default();
         let (mut names, mut nfes, mut pf, mut wm, mut ws, mut mm) = (vec![], vec![], vec![], vec![], vec![], vec![]);
         for (name, _, _, paper_fid) in ROWS {
-            let (e_w, e_m) = (metrics::Estimate::of(&pick(name, &w1)), metrics::Estimate::of(&pick(name, &mmd)));
-            let mean_nfe = metrics::Estimate::of(&pick(name, &nfe)).mean;
+            let (e_w, e_m) = (stats(name, &w1), stats(name, &mmd));
+            let mean_nfe = stats(name, &nfe).mean;
             names.push(name.to_string());
             nfes.push(mean_nfe);
             pf.push(paper_fid);

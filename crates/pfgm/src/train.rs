@@ -136,19 +136,7 @@ pub fn train_pfgm(
         let value = loss.to_scalar::<f32>()? as f64;
         ensure!(value.is_finite(), "PFGM training diverged at step {}: batch loss {value}", state.step + 1);
         let grads = loss.backward()?;
-        let grads = net
-            .mlp()
-            .vars()
-            .iter()
-            .zip(net.mlp().names())
-            .map(|(v, name)| {
-                Ok(grads
-                    .get(v)
-                    .with_context(|| format!("no gradient reached parameter {name}"))?
-                    .flatten_all()?
-                    .to_vec1::<f32>()?)
-            })
-            .collect::<Result<Vec<_>>>()?;
+        let grads = training::params::flat_gradients(&grads, &net.mlp().vars(), net.mlp().names())?;
         let mut theta = net.mlp().values()?;
         state.step += 1;
         adam.update(state.step, &mut theta, &grads);

@@ -6,7 +6,8 @@
 //! parameter from `stream.named(name)`, so a parameter's initial value depends only on the seed
 //! path and its name.
 
-use anyhow::{ensure, Result};
+use anyhow::{ensure, Context, Result};
+use candle_core::backprop::GradStore;
 use candle_core::{Device, Tensor, Var};
 use candle_nn::VarMap;
 use rand::Rng as _;
@@ -77,6 +78,21 @@ pub fn initial_values(specs: &[ParamSpec], stream: &seeding::Stream) -> Vec<Vec<
                 Init::Zero => vec![0.0; spec.len()],
                 Init::One => vec![1.0; spec.len()],
             }
+        })
+        .collect()
+}
+
+/// The gradient of every parameter in `vars` (named by `names`, in order) as one flat row-major
+/// vector each, the layout Adam and the EMA update; a parameter the loss does not reach is an error.
+pub fn flat_gradients(grads: &GradStore, vars: &[Var], names: &[String]) -> Result<Vec<Vec<f32>>> {
+    vars.iter()
+        .zip(names)
+        .map(|(v, name)| {
+            Ok(grads
+                .get(v)
+                .with_context(|| format!("no gradient reached parameter {name}"))?
+                .flatten_all()?
+                .to_vec1::<f32>()?)
         })
         .collect()
 }

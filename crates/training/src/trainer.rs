@@ -16,7 +16,7 @@ use crate::loss_log::LossLog;
 use crate::mlp::MlpConfig;
 use crate::network::{Network, NetworkConfig};
 use crate::perturbation::Perturbation;
-use anyhow::{ensure, Context, Result};
+use anyhow::{ensure, Result};
 use candle_core::{Device, Tensor};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::{Deserialize, Serialize};
@@ -250,17 +250,7 @@ impl<'a, C: NetworkConfig> Trainer<'a, C> {
 
         let grads = loss.backward()?;
         let vars = self.net.vars();
-        let grads = vars
-            .iter()
-            .zip(self.net.names())
-            .map(|(v, name)| {
-                Ok(grads
-                    .get(v)
-                    .with_context(|| format!("no gradient reached parameter {name}"))?
-                    .flatten_all()?
-                    .to_vec1::<f32>()?)
-            })
-            .collect::<Result<Vec<_>>>()?;
+        let grads = crate::params::flat_gradients(&grads, &vars, self.net.names())?;
         let mut theta = self.net.values()?;
         self.step += 1;
         self.adam.update(self.step, &mut theta, &grads);
