@@ -48,25 +48,15 @@ pub struct Sampled {
     pub path: Vec<Vec<f64>>,
 }
 
-/// A vector field that records the x parts of the state after every accepted step.
+/// A vector field that records the state (the x of every sample) after every accepted step.
 struct Recorded<F> {
     f: F,
-    /// Coordinates per sample in the state, and how many of them are x.
-    width: usize,
-    n: usize,
     path: Vec<Vec<f64>>,
 }
 
 impl<F: FnMut(&[f64], f64) -> Vec<f64>> Recorded<F> {
-    fn new(f: F, width: usize, n: usize, start: &[f64]) -> Self {
-        let mut r = Recorded { f, width, n, path: Vec::new() };
-        r.record(start);
-        r
-    }
-
-    fn record(&mut self, state: &[f64]) {
-        let n = self.n;
-        self.path.push(state.chunks_exact(self.width).flat_map(|s| s[..n].to_vec()).collect());
+    fn new(f: F, start: &[f64]) -> Self {
+        Recorded { f, path: vec![start.to_vec()] }
     }
 }
 
@@ -76,7 +66,7 @@ impl<F: FnMut(&[f64], f64) -> Vec<f64>> VectorField for Recorded<F> {
     }
 
     fn accepted(&mut self, _step: usize, _t: f64, x: &[f64]) -> Result<()> {
-        self.record(x);
+        self.path.push(x.to_vec());
         Ok(())
     }
 }
@@ -128,7 +118,7 @@ pub fn sample_backward(field: &dyn ZField, x0: &[f64], cfg: &Backward) -> Result
         Anchor::Z => (cfg.z_max, cfg.z_min),
         Anchor::LogZ => (cfg.z_max.ln(), cfg.z_min.ln()),
     };
-    let mut ode = Recorded::new(&mut rhs, n, n, x0);
+    let mut ode = Recorded::new(&mut rhs, x0);
     let sol = solve_rk45(&mut ode, x0.to_vec(), start, end, &cfg.rk45);
     let path = ode.path;
     if let Some(e) = failure {
@@ -200,7 +190,7 @@ pub fn sample_in_plane(field: impl Fn(&[f64]) -> Vec<f64> + Sync, dim: usize, x0
             .for_each(|(x, o)| o.copy_from_slice(&field(x)));
         out
     };
-    let mut ode = Recorded::new(rhs, dim, dim, x0);
+    let mut ode = Recorded::new(rhs, x0);
     let sol = solve_rk45(&mut ode, x0.to_vec(), duration, 0.0, rk45)?;
     Ok(Sampled {
         x: sol.x,
