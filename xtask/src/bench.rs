@@ -108,8 +108,9 @@ fn samplers_bench() -> Result<()> {
     Ok(())
 }
 
-/// U-Net training throughput (images/s) on the digits and the LFW faces, the Stable Target Field's
-/// overhead per step at n = 1024 (its target alone, and a whole step against DSM's), and the
+/// U-Net training throughput (images/s) on the digits and the LFW faces, in one pass and with the
+/// batch in two parts on the two cores, the Stable Target Field's overhead per step at n = 1024
+/// (its target alone, and a whole step against DSM's), and the
 /// U-Net's sampling throughput (images·NFE/s).
 fn training_bench() -> Result<()> {
     use training::{Network, TrainConfig, Trainer, TrainingSet, UNet, UNetConfig};
@@ -120,12 +121,18 @@ fn training_bench() -> Result<()> {
         let dim = side * side;
         let set = TrainingSet::new(dim, rows.clone())?;
         let model = UNetConfig::new(side, side, base);
-        let cfg = TrainConfig {
-            batch,
-            ..TrainConfig::default()
-        };
         let stf = training::stf_target(stable_target::StfTarget::new(dim, rows.clone(), 1024)?);
-        for (objective, target) in [("DSM", None), ("STF n = 1024", Some(&stf as &training::TargetFn))] {
+        let runs = [
+            ("DSM", None, 1),
+            ("DSM, 2 parts", None, 2),
+            ("STF n = 1024, 2 parts", Some(&stf as &training::TargetFn), 2),
+        ];
+        for (objective, target, parts) in runs {
+            let cfg = TrainConfig {
+                batch,
+                parts,
+                ..TrainConfig::default()
+            };
             let mut trainer = Trainer::new(&model, &cfg, &set)?;
             if let Some(t) = target {
                 trainer = trainer.with_target(t);

@@ -93,12 +93,15 @@ pub fn unet_config(p: &Params, images: &Images, setting: Setting) -> Result<UNet
     })
 }
 
-/// The training run from `train_steps`, `train_batch`, `lr`, `ema_decay` (and `ve_sigma_min`,
-/// `ve_sigma_max` for VE), with training seed `seed`.
+/// The training run from `train_steps`, `train_batch`, `train_parts`, `lr`, `ema_decay` (and
+/// `ve_sigma_min`, `ve_sigma_max` for VE), with training seed `seed`. Two parts put the batch's
+/// halves on the two cores (1.5× faster steps for the digits U-Net); the weights do not depend
+/// on the thread count either way.
 pub fn train_config(p: &Params, setting: Setting, seed: u64) -> Result<TrainConfig> {
     Ok(TrainConfig {
         steps: p.u64("train_steps")?,
         batch: p.usize("train_batch")?,
+        parts: p.usize("train_parts")?,
         lr: p.f64("lr")?,
         ema_decay: p.f64("ema_decay")?,
         seed,

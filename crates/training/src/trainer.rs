@@ -19,6 +19,7 @@ use crate::perturbation::Perturbation;
 use anyhow::{ensure, Result};
 use candle_core::{Device, Tensor};
 use indicatif::{ProgressBar, ProgressStyle};
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
@@ -55,6 +56,21 @@ pub struct TrainConfig {
     /// σ_min to σ_max) instead of EDM's log-normal; left out of `config.json` when unset.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub log_uniform_sigma: Option<[f64; 2]>,
+    /// Split each batch into this many contiguous parts of rows whose gradients are computed in
+    /// parallel and summed in part order (1, the default, left out of `config.json`: one pass).
+    /// The same draws and the same loss; only the order of floating-point sums changes, so a
+    /// given value gives the same weights whatever the thread count. A network penalty must be a
+    /// mean over its rows, as the loss is: each part's loss and penalty are weighted by its share.
+    #[serde(default = "one_part", skip_serializing_if = "is_one_part")]
+    pub parts: usize,
+}
+
+fn one_part() -> usize {
+    1
+}
+
+fn is_one_part(parts: &usize) -> bool {
+    *parts == 1
 }
 
 impl Default for TrainConfig {
@@ -74,6 +90,7 @@ impl Default for TrainConfig {
             log_every: 100,
             perturbation: Perturbation::Gaussian,
             log_uniform_sigma: None,
+            parts: 1,
         }
     }
 }
@@ -82,6 +99,12 @@ impl TrainConfig {
     /// Checks sizes, rates and decays.
     pub fn validate(&self) -> Result<()> {
         ensure!(self.batch > 0 && self.log_every > 0, "train config: batch and log_every must be positive");
+        ensure!(
+            (1..=self.batch).contains(&self.parts),
+            "train config: parts = {} must lie between 1 and the batch ({})",
+            self.parts,
+            self.batch
+        );
         ensure!(
             self.lr > 0.0 && self.eps > 0.0 && self.p_std >= 0.0,
             "train config: lr and eps must be positive, p_std non-negative"
@@ -208,6 +231,24 @@ impl<'a, C: NetworkConfig> Trainer<'a, C> {
 
     /// One optimiser step; returns its batch loss.
     pub fn train_step(&mut self) -> Result<f64> {
+        let (value, grads) = self.next_gradients()?;
+        ensure!(value.is_finite(), "training diverged at step {}: batch loss {value}", self.step + 1);
+        let vars = self.net.vars();
+        let mut theta = self.net.values()?;
+        self.step += 1;
+        self.adam.update(self.step, &mut theta, &grads);
+        for (var, v) in vars.iter().zip(&theta) {
+            var.set(&Tensor::from_slice(v, var.shape(), &Device::Cpu)?)?;
+        }
+        self.ema.update(&theta);
+        self.losses.record(self.step, value, self.config.train.log_every);
+        Ok(value)
+    }
+
+    /// The batch loss of the next step and its gradient for every parameter (flat, in layout
+    /// order), without applying it: the step's draws, perturbation and target, then one
+    /// backward pass per part of the batch.
+    pub fn next_gradients(&self) -> Result<(f64, Vec<Vec<f32>>)> {
         let train = &self.config.train;
         let (b, d) = (train.batch, self.config.model.dim());
         let stream = seeding::Stream::new(train.seed).named("step").child(self.step);
@@ -240,26 +281,35 @@ impl<'a, C: NetworkConfig> Trainer<'a, C> {
         };
         let precond = self.net.precond();
         let weight: Vec<f64> = sigma.iter().map(|&s| precond.loss_weight(s)).collect();
-        let out = self.net.denoise_training(&noisy, &sigma, &clean, stream.named("conditioning"))?;
-        let mut loss = edm_loss(&out.denoised, &Tensor::from_vec(target, (b, d), &Device::Cpu)?, &weight)?;
-        if let Some(penalty) = out.penalty {
-            loss = (loss + penalty)?;
+        let batch = Batch {
+            dim: d,
+            noisy: &noisy,
+            sigma: &sigma,
+            clean: &clean,
+            target: &target,
+            weight: &weight,
+        };
+        if train.parts == 1 {
+            batch_gradients(&self.net, &batch, 0..b, None, stream.named("conditioning"))
+        } else {
+            // Each part's loss is its share of the batch mean, so the parts' gradients sum to the
+            // whole batch's; parts run in parallel and are summed in order.
+            let parts: Vec<(f64, Vec<Vec<f32>>)> = (0..train.parts)
+                .into_par_iter()
+                .map(|p| {
+                    let rows = p * b / train.parts..(p + 1) * b / train.parts;
+                    let share = rows.len() as f64 / b as f64;
+                    batch_gradients(&self.net, &batch, rows, Some(share), stream.named("conditioning").child(p as u64))
+                })
+                .collect::<Result<_>>()?;
+            let mut parts = parts.into_iter();
+            let (mut value, mut grads) = parts.next().expect("at least one part");
+            for (v, g) in parts {
+                value += v;
+                grads.iter_mut().flatten().zip(g.iter().flatten()).for_each(|(a, b)| *a += b);
+            }
+            Ok((value, grads))
         }
-        let value = loss.to_scalar::<f32>()? as f64;
-        ensure!(value.is_finite(), "training diverged at step {}: batch loss {value}", self.step + 1);
-
-        let grads = loss.backward()?;
-        let vars = self.net.vars();
-        let grads = crate::params::flat_gradients(&grads, &vars, self.net.names())?;
-        let mut theta = self.net.values()?;
-        self.step += 1;
-        self.adam.update(self.step, &mut theta, &grads);
-        for (var, v) in vars.iter().zip(&theta) {
-            var.set(&Tensor::from_slice(v, var.shape(), &Device::Cpu)?)?;
-        }
-        self.ema.update(&theta);
-        self.losses.record(self.step, value, train.log_every);
-        Ok(value)
     }
 
     /// Steps until `step` steps are complete (nothing if already there).
@@ -282,6 +332,41 @@ impl<'a, C: NetworkConfig> Trainer<'a, C> {
         };
         checkpoint::save(dir, &self.config, &state)
     }
+}
+
+/// One step's perturbed batch, its regression target and the per-row loss weights λ(σ).
+struct Batch<'b> {
+    dim: usize,
+    noisy: &'b [f64],
+    sigma: &'b [f64],
+    clean: &'b [f64],
+    target: &'b [f32],
+    weight: &'b [f64],
+}
+
+/// The loss of `rows` of `batch` (times `share`, when given) and its gradient for every
+/// parameter, flat and in layout order.
+fn batch_gradients<N: Network>(
+    net: &N,
+    batch: &Batch,
+    rows: std::ops::Range<usize>,
+    share: Option<f64>,
+    stream: seeding::Stream,
+) -> Result<(f64, Vec<Vec<f32>>)> {
+    let d = batch.dim;
+    let values = rows.start * d..rows.end * d;
+    let out = net.denoise_training(&batch.noisy[values.clone()], &batch.sigma[rows.clone()], &batch.clean[values.clone()], stream)?;
+    let target = Tensor::from_slice(&batch.target[values], (rows.len(), d), &Device::Cpu)?;
+    let mut loss = edm_loss(&out.denoised, &target, &batch.weight[rows])?;
+    if let Some(penalty) = out.penalty {
+        loss = (loss + penalty)?;
+    }
+    if let Some(share) = share {
+        loss = (loss * share)?;
+    }
+    let value = loss.to_scalar::<f32>()? as f64;
+    let grads = loss.backward()?;
+    Ok((value, crate::params::flat_gradients(&grads, &net.vars(), net.names())?))
 }
 
 /// How [`train`] runs: where and how often to checkpoint, whether to draw progress, which target.

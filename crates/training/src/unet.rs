@@ -381,9 +381,11 @@ impl Network for UNet {
     }
 }
 
-/// Images per forward pass when sampling: bounds the nine shifted copies of the largest
-/// activation (a few tens of MB at 8×8 with 32 channels) without starving the matrix products.
-const SAMPLING_CHUNK: usize = 512;
+/// Images per forward pass when sampling. Small chunks keep each layer's activations near the
+/// caches and give the two cores many chunks to share: one forward of 2048 digits images at base
+/// 16 took 333–433 ms with chunks of 64, 344–410 with 128 and 387–454 with 512 (`unet_profile`,
+/// five runs each on a shared machine, 2 threads, CANDLE_NUM_THREADS = 1).
+const SAMPLING_CHUNK: usize = 64;
 
 impl diffusion::Denoiser for UNet {
     fn dim(&self) -> usize {

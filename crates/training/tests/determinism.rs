@@ -40,7 +40,7 @@ fn fingerprint() -> Vec<u32> {
 }
 
 /// The U-Net's custom ops (tap gather, pooling, scale-shift, their backward passes) and its
-/// chunked parallel sampling: 10 VE training steps on 8×8 images, then D(x; σ) of 1500 images.
+/// chunked parallel sampling: 10 VE training steps on 8×8 images, each batch in two parts,, then D(x; σ) of 1500 images.
 fn unet_fingerprint() -> Vec<u32> {
     use diffusion::Denoiser;
     use training::{Network, UNetConfig};
@@ -55,6 +55,8 @@ fn unet_fingerprint() -> Vec<u32> {
         batch: 64,
         seed: 3,
         log_uniform_sigma: Some([0.01, 10.0]),
+        // Two parts in parallel, as the image experiments train.
+        parts: 2,
         ..TrainConfig::default()
     };
     let mut t = Trainer::new(&model, &cfg, &data).unwrap();
