@@ -289,27 +289,27 @@ impl<'a, C: NetworkConfig> Trainer<'a, C> {
             target: &target,
             weight: &weight,
         };
-        if train.parts == 1 {
-            batch_gradients(&self.net, &batch, 0..b, None, stream.named("conditioning"))
-        } else {
-            // Each part's loss is its share of the batch mean, so the parts' gradients sum to the
-            // whole batch's; parts run in parallel and are summed in order.
-            let parts: Vec<(f64, Vec<Vec<f32>>)> = (0..train.parts)
-                .into_par_iter()
-                .map(|p| {
-                    let rows = p * b / train.parts..(p + 1) * b / train.parts;
-                    let share = rows.len() as f64 / b as f64;
-                    batch_gradients(&self.net, &batch, rows, Some(share), stream.named("conditioning").child(p as u64))
-                })
-                .collect::<Result<_>>()?;
-            let mut parts = parts.into_iter();
-            let (mut value, mut grads) = parts.next().expect("at least one part");
-            for (v, g) in parts {
-                value += v;
-                grads.iter_mut().flatten().zip(g.iter().flatten()).for_each(|(a, b)| *a += b);
-            }
-            Ok((value, grads))
+        // Each part's loss is its share of the batch mean, so the parts' gradients sum to the whole
+        // batch's; parts run in parallel and are summed in order. One part is the batch itself,
+        // with the step's own conditioning stream and no rescaling.
+        let parts: Vec<(f64, Vec<Vec<f32>>)> = (0..train.parts)
+            .into_par_iter()
+            .map(|p| {
+                let rows = p * b / train.parts..(p + 1) * b / train.parts;
+                if train.parts == 1 {
+                    return batch_gradients(&self.net, &batch, rows, None, stream.named("conditioning"));
+                }
+                let share = rows.len() as f64 / b as f64;
+                batch_gradients(&self.net, &batch, rows, Some(share), stream.named("conditioning").child(p as u64))
+            })
+            .collect::<Result<_>>()?;
+        let mut parts = parts.into_iter();
+        let (mut value, mut grads) = parts.next().expect("validate() keeps parts ≥ 1");
+        for (v, g) in parts {
+            value += v;
+            grads.iter_mut().flatten().zip(g.iter().flatten()).for_each(|(a, b)| *a += b);
         }
+        Ok((value, grads))
     }
 
     /// Steps until `step` steps are complete (nothing if already there).

@@ -40,7 +40,8 @@ fn fingerprint() -> Vec<u32> {
 }
 
 /// The U-Net's custom ops (tap gather, pooling, scale-shift, their backward passes) and its
-/// chunked parallel sampling: 10 VE training steps on 8×8 images, each batch in two parts,, then D(x; σ) of 1500 images.
+/// chunked parallel sampling: 10 VE training steps on 8×8 images, each batch in two
+/// parts, then D(x; σ) of 1500 images.
 fn unet_fingerprint() -> Vec<u32> {
     use diffusion::Denoiser;
     use training::{Network, UNetConfig};
