@@ -164,3 +164,50 @@ fn missing_or_broken_files_are_reported_with_how_to_make_them() {
     let err = format!("{:#}", checkpoint::load_ema(dir.path(), &wanted).err().unwrap());
     assert!(err.contains("is not a training checkpoint"), "{err}");
 }
+
+/// fig-3.4/3.5 train in stretches (`run_until`, save, sample the EMA model, repeat) and leave the
+/// checkpoint that `table-3.1` then loads as if `train` had made it; the two must be the same file,
+/// for the VE U-Net with the STF target and two parts, as those experiments train.
+#[test]
+fn a_run_in_stretches_with_evaluations_leaves_trains_checkpoint() {
+    use diffusion::Denoiser;
+    use training::UNetConfig;
+    let rows = seeding::normals(&mut seeding::Stream::new(9).rng(), 64 * 200);
+    let rows: Vec<f64> = rows.into_iter().map(|v| v.tanh()).collect();
+    let data = TrainingSet::new(64, rows.clone()).unwrap();
+    let model = UNetConfig {
+        ve: true,
+        ..UNetConfig::new(8, 8, 4)
+    };
+    let cfg = TrainConfig {
+        steps: 12,
+        batch: 32,
+        parts: 2,
+        log_every: 5,
+        seed: 4,
+        log_uniform_sigma: Some([0.01, 10.0]),
+        ..TrainConfig::default()
+    };
+    let stf = training::stf_target(stable_target::StfTarget::new(64, rows, 8).unwrap());
+    let root = tempfile::tempdir().unwrap();
+    let (straight, stretches) = (root.path().join("train"), root.path().join("stretches"));
+
+    let options = TrainOptions {
+        checkpoint: Some(&straight),
+        checkpoint_every: 5,
+        target: Some(&stf),
+        ..TrainOptions::default()
+    };
+    train(&model, &cfg, &data, &options).unwrap();
+
+    let mut t = Trainer::open(&stretches, &model, &cfg, &data).unwrap().with_target(&stf);
+    let x = seeding::normals(&mut seeding::Stream::new(2).rng(), 64 * 10);
+    for s in [4, 8, 12] {
+        t.run_until(s).unwrap();
+        t.save(&stretches).unwrap();
+        let mut d = vec![0.0; x.len()];
+        t.ema().unwrap().denoise(&x, 1.0, &mut d).unwrap();
+    }
+    assert!(read(&straight, MODEL_FILE) == read(&stretches, MODEL_FILE), "the run in stretches differs");
+    assert_eq!(read(&straight, CONFIG_FILE), read(&stretches, CONFIG_FILE));
+}
