@@ -120,9 +120,10 @@ pub fn cache_key(model: &UNetConfig, train: &TrainConfig, reference: usize, data
     Ok(format!("unet-{}", &key[..16]))
 }
 
-/// The EMA U-Net trained (or loaded) with `objective` on `images` (named `data` in the cache key),
-/// saved every 500 steps so an interrupted run resumes.
-pub fn trained(run: &Run, images: &Images, data: &str, model: &UNetConfig, train: &TrainConfig, objective: Objective) -> Result<UNet> {
+/// The U-Net trained (or loaded) with `objective` on `images` (named `data` in the cache key), saved
+/// every 500 steps so an interrupted run resumes: its EMA weights, to sample from, and its raw
+/// weights θ (the EMA's lag diagnosed in table-3.2's notes).
+pub fn trained(run: &Run, images: &Images, data: &str, model: &UNetConfig, train: &TrainConfig, objective: Objective) -> Result<training::Trained<UNet>> {
     let Objective::Stf { reference } = objective;
     let set = TrainingSet::new(images.dim(), images.rows.clone())?;
     let dir = run.checkpoint_dir(&cache_key(model, train, reference, data)?)?;
@@ -135,9 +136,7 @@ pub fn trained(run: &Run, images: &Images, data: &str, model: &UNetConfig, train
         // n = 1 is DSM: the clean batch itself, without the hook (bit-identical, and no overhead).
         target: (reference > 1).then_some(&stf as &training::TargetFn),
     };
-    Ok(training::train(model, train, &set, &options)
-        .with_context(|| format!("training the {data} U-Net (n = {reference})"))?
-        .ema)
+    training::train(model, train, &set, &options).with_context(|| format!("training the {data} U-Net (n = {reference})"))
 }
 
 /// FD-digits of generated 8×8 digits against the 1797 UCI digits, with the committed classifier.

@@ -42,6 +42,16 @@ fn settings(p: &Params) -> Result<Vec<String>> {
     Ok(s)
 }
 
+/// Whether to sample from the raw weights θ (`weights = "net"`) instead of their EMA (`"ema"`, the
+/// thesis's choice): a diagnostic of the EMA's lag when the budget is only a few times its window.
+fn raw_weights(p: &Params) -> Result<bool> {
+    match p.str("weights")? {
+        "ema" => Ok(false),
+        "net" => Ok(true),
+        v => bail!("parameter `weights`: unknown value `{v}` (`ema`: the EMA weights; `net`: the raw weights θ)"),
+    }
+}
+
 /// (setting, reference batch n, training seed) of every cell, in order.
 fn cells_of(p: &Params) -> Result<Vec<(String, usize, u64)>> {
     let seeds = p.usize("train_seeds")?;
@@ -118,12 +128,14 @@ impl Experiment for StfImages {
             sigma_max: p.f64("ve_sigma_max")?,
         };
         let tol = p.f64("ode_tol")?;
+        let raw = raw_weights(p)?;
         // Two models train at once on two cores; each is deterministic whatever the threads.
         cells.par_iter().try_for_each(|&c| -> Result<()> {
             let (setting, reference, seed) = &all[c];
             let kind = if setting == "ve" { Setting::Ve } else { Setting::Edm };
             let (model, train) = image_model::configs(p, &scorer.data, kind, *seed)?;
-            let net = image_model::trained(run, &scorer.data, name, &model, &train, Objective::Stf { reference: *reference })?;
+            let trained = image_model::trained(run, &scorer.data, name, &model, &train, Objective::Stf { reference: *reference })?;
+            let net = if raw { trained.net } else { trained.ema };
             let mut table = Table::new();
             for (row, (s, sampler, _, _)) in ROWS.iter().enumerate().filter(|(_, r)| r.0 == setting) {
                 // Every model of a setting starts each sampler from the same prior draws.

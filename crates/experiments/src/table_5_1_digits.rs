@@ -31,7 +31,7 @@ impl Experiment for Table51Digits {
         let s = seeds(p)?;
         let digits = image_model::images("digits")?;
         let (model, train) = image_model::configs(p, &digits, Setting::Edm, p.u64("train_seed")?)?;
-        let net = image_model::trained(run, &digits, "digits", &model, &train, Objective::Stf { reference: 1 })?;
+        let net = image_model::trained(run, &digits, "digits", &model, &train, Objective::Stf { reference: 1 })?.ema;
         let specs = specs(p)?;
         let fd = FdDigits::new()?;
         let n = p.usize("samples")?;
